@@ -1,0 +1,39 @@
+"""Fetch one object through a user's scope: anything outside it is a 404, and is logged."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest
+
+from .security import client_address
+
+T = TypeVar("T", bound=Model)
+log = logging.getLogger("microsystems.security")
+
+
+def get_in_scope_or_404(scope: QuerySet[T], request: HttpRequest, **lookup: Any) -> T:
+    try:
+        return scope.get(**lookup)
+    except scope.model.DoesNotExist:
+        log.warning(
+            "access denied or missing: user=%s path=%s from=%s",
+            getattr(request.user, "pk", None),
+            request.path,
+            client_address(request),
+        )
+        raise Http404(f"No {scope.model._meta.verbose_name} here.") from None
+
+
+def deny(request: HttpRequest, what: str) -> Http404:
+    """A 404 for an action the user may not take on something they can see, logged."""
+    log.warning(
+        "permission denied: user=%s action=%s path=%s from=%s",
+        getattr(request.user, "pk", None),
+        what,
+        request.path,
+        client_address(request),
+    )
+    return Http404("Not found.")

@@ -1,0 +1,60 @@
+"""Session lifetime and the two-factor requirement, applied to every request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from practices.permissions import roles_of
+
+# Writing the session on every request would cost a query per page; a minute's slack is enough.
+_TOUCH_EVERY = 60
+
+
+class SessionLifetimeMiddleware:
+    """End a session after an idle timeout and after an absolute lifetime, whichever comes first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = int(time.time())
+            started = request.session.setdefault("started_at", now)
+            last_seen = request.session.get("last_seen", now)
+            if now - last_seen > settings.SESSION_IDLE_TIMEOUT or now - started > settings.SESSION_ABSOLUTE_LIFETIME:
+                logout(request)
+                messages.info(request, "Your session ended. Sign in again to carry on.")
+                return redirect(f"{reverse('login')}?next={request.path}")
+            if now - last_seen >= _TOUCH_EVERY or "last_seen" not in request.session:
+                request.session["last_seen"] = now
+        return self.get_response(request)
+
+
+TWO_FACTOR_EXEMPT_PREFIXES = ("/account/", "/static/", "/healthz", "/readyz")
+
+
+class TwoFactorRequiredMiddleware:
+    """Send leads, finance and staff admins to set up or enter a code before anything else."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            settings.REQUIRE_TWO_FACTOR
+            and user.is_authenticated
+            and not user.is_verified()  # type: ignore[union-attr]  (added by OTPMiddleware)
+            and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
+            and roles_of(user).needs_two_factor
+        ):
+            return redirect(f"{reverse('two_factor')}?next={request.path}")
+        return self.get_response(request)

@@ -1,0 +1,33 @@
+"""Logins, failed logins and denials, logged with who, when and from where."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+log = logging.getLogger("microsystems.security")
+
+
+def client_address(request: HttpRequest | None) -> str:
+    if request is None:
+        return "-"
+    return request.META.get("REMOTE_ADDR", "-")
+
+
+@receiver(user_logged_in)
+def _log_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    log.info("login: user=%s email=%s from=%s", user.pk, user.email, client_address(request))
+
+
+@receiver(user_logged_out)
+def _log_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    log.info("logout: user=%s from=%s", getattr(user, "pk", None), client_address(request))
+
+
+@receiver(user_login_failed)
+def _log_failed_login(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+    log.warning("failed login: email=%s from=%s", credentials.get("username", "-"), client_address(request))
