@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -17,7 +18,7 @@ log = logging.getLogger("microsystems.security")
 def get_in_scope_or_404(scope: QuerySet[T], request: HttpRequest, **lookup: Any) -> T:
     try:
         return scope.get(**lookup)
-    except scope.model.DoesNotExist:
+    except ObjectDoesNotExist:
         log.warning(
             "access denied or missing: user=%s path=%s from=%s",
             getattr(request.user, "pk", None),

@@ -11,6 +11,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_otp import user_has_device
 
 from practices.permissions import roles_of
 
@@ -41,8 +42,16 @@ class SessionLifetimeMiddleware:
 TWO_FACTOR_EXEMPT_PREFIXES = ("/account/", "/static/", "/healthz", "/readyz")
 
 
+def _has_own_device(request: HttpRequest) -> bool:
+    """Whether the user turned two-factor on themselves: asked once per session, then remembered."""
+    if "has_otp_device" not in request.session:
+        request.session["has_otp_device"] = user_has_device(request.user)
+    return bool(request.session["has_otp_device"])
+
+
 class TwoFactorRequiredMiddleware:
-    """Send leads, finance and staff admins to set up or enter a code before anything else."""
+    """Ask for a code before anything else: always from leads, finance and staff admins
+    (when required), and from anyone who turned two-factor on for themselves."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -50,11 +59,10 @@ class TwoFactorRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if (
-            settings.REQUIRE_TWO_FACTOR
-            and user.is_authenticated
+            user.is_authenticated
             and not user.is_verified()  # type: ignore[union-attr]  (added by OTPMiddleware)
             and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
-            and roles_of(user).needs_two_factor
+            and ((settings.REQUIRE_TWO_FACTOR and roles_of(user).needs_two_factor) or _has_own_device(request))
         ):
             return redirect(f"{reverse('two_factor')}?next={request.path}")
         return self.get_response(request)

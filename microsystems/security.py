@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -18,9 +19,19 @@ def client_address(request: HttpRequest | None) -> str:
     return request.META.get("REMOTE_ADDR", "-")
 
 
+def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """Count wrong passwords per e-mail address whatever its case, as signing in ignores case."""
+    source = credentials or getattr(request, "data", request.POST)
+    username = source.get("username")
+    return username.strip().lower() if username else None
+
+
 @receiver(user_logged_in)
 def _log_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     log.info("login: user=%s email=%s from=%s", user.pk, user.email, client_address(request))
+    if request is not None and hasattr(request, "session"):
+        # The absolute session lifetime counts from sign-in.
+        request.session["started_at"] = request.session["last_seen"] = int(time.time())
 
 
 @receiver(user_logged_out)
@@ -29,5 +40,7 @@ def _log_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> 
 
 
 @receiver(user_login_failed)
-def _log_failed_login(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+def _log_failed_login(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     log.warning("failed login: email=%s from=%s", credentials.get("username", "-"), client_address(request))

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -34,3 +35,8 @@ urlpatterns = [
     path("practices/", include("practices.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if getattr(settings, "BENCH", False):
+    from . import bench
+
+    urlpatterns += [path("bench/bare/", bench.bare, name="bench_bare")]

@@ -58,7 +58,8 @@ def engagement(request: HttpRequest, ods_code: str) -> HttpResponse:
         except PracticeError as e:
             _apply_errors(form, e)
         else:
-            messages.success(request, f"{practice.name} is now {practice.get_engagement_display().lower()}.")
+            label = practice.get_engagement_display().lower()
+            messages.success(request, f"Engagement for {practice.name} changed to {label}.")
             return redirect(practice)
     return render(request, "practices/engagement_form.html", {"practice": practice, "form": form})
 

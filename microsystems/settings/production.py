@@ -18,6 +18,7 @@ ALLOWED_HOSTS = [h.strip() for h in _required("ALLOWED_HOSTS").split(",") if h.s
 _required("DATABASE_URL")
 DEBUG = False
 REQUIRE_TWO_FACTOR = True
+IS_PRODUCTION = True
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
