@@ -161,9 +161,7 @@ class ProgrammeRole(models.Model):
     role = models.CharField(max_length=10, choices=ProgrammeRoleKind.choices)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "commissioner", "role"], name="one_programme_role_each")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "commissioner", "role"], name="one_programme_role_each")]
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_role_display()}, {self.commissioner}"

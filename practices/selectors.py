@@ -40,12 +40,16 @@ def practice_directory(user: User | AnonymousUser) -> QuerySet[Practice]:
 
 def practice_for_detail(user: User | AnonymousUser) -> QuerySet[Practice]:
     """The practice page: its PCN, staff and engagement history in a fixed number of queries."""
-    return practices_for(user).select_related("pcn", "commissioner").prefetch_related(
-        Prefetch(
-            "memberships",
-            queryset=PracticeMembership.objects.select_related("user").order_by("user__full_name", "user__email"),
-        ),
-        Prefetch("engagement_changes", queryset=EngagementChange.objects.select_related("changed_by")),
+    return (
+        practices_for(user)
+        .select_related("pcn", "commissioner")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=PracticeMembership.objects.select_related("user").order_by("user__full_name", "user__email"),
+            ),
+            Prefetch("engagement_changes", queryset=EngagementChange.objects.select_related("changed_by")),
+        )
     )
 
 

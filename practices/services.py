@@ -48,9 +48,7 @@ def change_engagement(
     if engagement == practice.engagement and cohort == practice.cohort:
         raise PracticeError("Nothing to change: choose a different engagement state or cohort.", field="engagement")
     if engagement in NEEDS_REASON and not reason:
-        raise PracticeError(
-            f"Say why the practice {Engagement(engagement).label.lower()}.", field="reason"
-        )
+        raise PracticeError(f"Say why the practice {Engagement(engagement).label.lower()}.", field="reason")
     if reason and reason not in EngagementReason.values:
         raise PracticeError("Choose a reason from the list.", field="reason")
     if reason == EngagementReason.OTHER and not reason_detail.strip():
