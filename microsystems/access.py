@@ -9,9 +9,18 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
+from .models import User
 from .security import client_address
 
 T = TypeVar("T", bound=Model)
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request of a view behind ``login_required``: its user is signed in."""
+
+    user: User  # type: ignore[assignment]
+
+
 log = logging.getLogger("microsystems.security")
 
 

@@ -58,9 +58,10 @@ class TwoFactorRequiredMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
+        # is_verified() is added to the user by django-otp's OTPMiddleware.
         if (
             user.is_authenticated
-            and not user.is_verified()  # type: ignore[union-attr]  (added by OTPMiddleware)
+            and not user.is_verified()  # type: ignore[union-attr,attr-defined]
             and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
             and ((settings.REQUIRE_TWO_FACTOR and roles_of(user).needs_two_factor) or _has_own_device(request))
         ):

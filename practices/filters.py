@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import django_filters
 from django.db.models import Q, QuerySet
+from django.forms import BoundField
+from django.utils.safestring import SafeString, mark_safe
 
-from .models import Cohort, Engagement, OdsStatus, Pcn, Practice
+from .models import Cohort, Engagement, OdsStatus, Practice
 
 
 class PracticeFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Name or ODS code")
-    pcn = django_filters.ModelChoiceFilter(queryset=Pcn.objects.none(), label="PCN", empty_label="All PCNs")
+    pcn = django_filters.ChoiceFilter(field_name="pcn_id", label="PCN", empty_label="All PCNs")
     engagement = django_filters.ChoiceFilter(choices=Engagement.choices, empty_label="Any engagement")
     cohort = django_filters.ChoiceFilter(
         choices=[(c, label) for c, label in Cohort.choices if c], empty_label="Any cohort", label="Cohort"
@@ -21,13 +25,25 @@ class PracticeFilter(django_filters.FilterSet):
         model = Practice
         fields = ["q", "pcn", "engagement", "cohort", "ods_status"]
 
-    def __init__(self, *args: object, pcns: QuerySet[Pcn] | None = None, **kwargs: object) -> None:
+    def __init__(self, *args: object, pcns: list[tuple[int, str]] | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        if pcns is not None:
-            self.filters["pcn"].queryset = pcns
-        for field in self.form.fields.values():
-            css = "form-select" if getattr(field.widget, "input_type", "") == "select" else "form-control"
-            field.widget.attrs.setdefault("class", css)
+        self.filters["pcn"].extra["choices"] = pcns or []
+
+    SELECTS = ("pcn", "engagement", "cohort", "ods_status")
+
+    def select_fields(self) -> list[tuple[str, BoundField, SafeString]]:
+        """Each select's name, bound field and options as HTML: a template per option costs too much."""
+        rows = []
+        for name in self.SELECTS:
+            bound = self.form[name]
+            current = str(bound.value() or "")
+            options = "".join(
+                f'<option value="{escape(str(value))}"{" selected" if str(value) == current else ""}>'
+                f"{escape(str(label))}</option>"
+                for value, label in bound.field.choices
+            )
+            rows.append((name, bound, mark_safe(options)))  # noqa: S308  (every value and label is escaped)
+        return rows
 
     def search(self, queryset: QuerySet[Practice], name: str, value: str) -> QuerySet[Practice]:
         value = value.strip()

@@ -14,7 +14,7 @@ class EngagementForm(forms.Form):
     cohort = forms.ChoiceField(choices=Cohort.choices, label="Adoption cohort", required=False)
     effective_on = forms.DateField(
         label="Date of the change",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         help_text="For example, the day the practice told you.",
     )
     reason = forms.ChoiceField(

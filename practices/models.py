@@ -99,6 +99,14 @@ class Practice(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("practices:detail", args=[self.ods_code])
 
+    @property
+    def engagement_label(self) -> str:
+        return Engagement(self.engagement).label
+
+    @property
+    def cohort_label(self) -> str:
+        return Cohort(self.cohort).label
+
 
 class EngagementChange(models.Model):
     """One change of a practice's engagement or cohort: kept for ever as its history."""

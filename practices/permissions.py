@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import rules
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Value
 
 from microsystems.models import User
 
@@ -47,9 +48,24 @@ def roles_of(user: User | AnonymousUser) -> Roles:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
         programme: dict[int, set[str]] = {}
-        for commissioner_id, role in ProgrammeRole.objects.filter(user=user).values_list("commissioner_id", "role"):
-            programme.setdefault(commissioner_id, set()).add(role)
-        practices = dict(PracticeMembership.objects.filter(user=user).values_list("practice_id", "role"))
+        practices: dict[int, str] = {}
+        # One round trip for both kinds of role: every page asks.
+        held = (
+            ProgrammeRole.objects.filter(user=user)
+            .annotate(kind=Value("programme"))
+            .values_list("kind", "commissioner_id", "role")
+            .union(
+                PracticeMembership.objects.filter(user=user)
+                .annotate(kind=Value("practice"))
+                .values_list("kind", "practice_id", "role"),
+                all=True,
+            )
+        )
+        for kind, object_id, role in held:
+            if kind == "programme":
+                programme.setdefault(object_id, set()).add(role)
+            else:
+                practices[object_id] = role
         cached = Roles(
             programme={c: frozenset(r) for c, r in programme.items()},
             practices=practices,

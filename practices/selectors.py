@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from microsystems.models import User
 
-from .models import Commissioner, EngagementChange, Practice, PracticeMembership, ProgrammeRoleKind
+from .models import Commissioner, EngagementChange, Pcn, Practice, PracticeMembership, ProgrammeRoleKind
 from .permissions import roles_of
 
 
@@ -19,7 +20,13 @@ def practices_for(user: User | AnonymousUser) -> QuerySet[Practice]:
     if roles.is_admin:
         return Practice.objects.all()
     commissioners = roles.commissioners_with(*ProgrammeRoleKind.values)
-    return Practice.objects.filter(Q(commissioner_id__in=commissioners) | Q(pk__in=list(roles.practices)))
+    # Only the parts a user has, so the database can use the (commissioner, name) index.
+    scope = Q(pk__in=[])
+    if commissioners:
+        scope = Q(commissioner_id__in=commissioners)
+    if roles.practices:
+        scope = scope | Q(pk__in=list(roles.practices)) if commissioners else Q(pk__in=list(roles.practices))
+    return Practice.objects.filter(scope)
 
 
 def commissioners_for(user: User | AnonymousUser, *kinds: str) -> QuerySet[Commissioner]:
@@ -28,12 +35,36 @@ def commissioners_for(user: User | AnonymousUser, *kinds: str) -> QuerySet[Commi
     return Commissioner.objects.filter(pk__in=roles.commissioners_with(*(kinds or ProgrammeRoleKind.values)))
 
 
+DIRECTORY_FIELDS = ("ods_code", "name", "postcode", "list_size", "engagement", "cohort", "pcn__name")
+
+
+def pcn_choices_for(user: User | AnonymousUser) -> list[tuple[int, str]]:
+    """The PCNs of the practices a user may see, as (id, name) for the directory's filter."""
+    roles = roles_of(user)
+    if roles.is_admin:
+        scope = Pcn.objects.all()
+    else:
+        own = Q(commissioner_id__in=roles.commissioners_with(*ProgrammeRoleKind.values))
+        scope = Pcn.objects.filter(own | Q(practices__in=list(roles.practices))).distinct()
+    return list(scope.order_by("name").values_list("pk", "name"))
+
+
 def practice_directory(user: User | AnonymousUser) -> QuerySet[Practice]:
     """The directory's rows: what each shows, fetched in one query."""
+    staff = (
+        PracticeMembership.objects.filter(practice=OuterRef("pk"))
+        .order_by()
+        .values("practice")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    # A correlated count is worked out for the rows on the page only, and the paginator's
+    # count drops it; a join and GROUP BY would aggregate every practice in scope.
     return (
         practices_for(user)
-        .select_related("pcn", "commissioner")
-        .annotate(staff_count=Count("memberships", distinct=True))
+        .select_related("pcn")
+        .only(*DIRECTORY_FIELDS)
+        .annotate(staff_count=Coalesce(Subquery(staff, output_field=IntegerField()), 0))
         .order_by("name")
     )
 

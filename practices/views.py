@@ -4,32 +4,36 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django_tables2 import RequestConfig
 
-from microsystems.access import deny, get_in_scope_or_404
+from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
 
 from .filters import PracticeFilter
 from .forms import EngagementForm, InviteStaffForm
-from .models import Pcn
-from .selectors import practice_directory, practice_for_detail, practices_for
+from .selectors import pcn_choices_for, practice_directory, practice_for_detail, practices_for
 from .services import PracticeError, change_engagement, invite_staff
-from .tables import PracticeTable
+from .tables import PracticeTable, table_links
 
 
 @login_required
-def directory(request: HttpRequest) -> HttpResponse:
+def directory(request: AuthenticatedRequest) -> HttpResponse:
     scope = practice_directory(request.user)
-    pcns = Pcn.objects.filter(practices__in=practices_for(request.user)).distinct().order_by("name")
-    practice_filter = PracticeFilter(request.GET, queryset=scope, pcns=pcns)
+    practice_filter = PracticeFilter(request.GET, queryset=scope, pcns=pcn_choices_for(request.user))
     table = PracticeTable(practice_filter.qs)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    return render(request, "practices/directory.html", {"filter": practice_filter, "table": table})
+    context = {
+        "filter": practice_filter,
+        "table": table,
+        "links": table_links(table, request.GET),
+        "select_fields": practice_filter.select_fields(),
+    }
+    return render(request, "practices/directory.html", context)
 
 
 @login_required
-def detail(request: HttpRequest, ods_code: str) -> HttpResponse:
+def detail(request: AuthenticatedRequest, ods_code: str) -> HttpResponse:
     practice = get_in_scope_or_404(practice_for_detail(request.user), request, ods_code=ods_code)
     return render(
         request,
@@ -47,7 +51,7 @@ def _apply_errors(form: EngagementForm | InviteStaffForm, error: PracticeError) 
 
 
 @login_required
-def engagement(request: HttpRequest, ods_code: str) -> HttpResponse:
+def engagement(request: AuthenticatedRequest, ods_code: str) -> HttpResponse:
     practice = get_in_scope_or_404(practices_for(request.user), request, ods_code=ods_code)
     if not request.user.has_perm("practices.change_engagement", practice):
         raise deny(request, "practices.change_engagement")
@@ -65,7 +69,7 @@ def engagement(request: HttpRequest, ods_code: str) -> HttpResponse:
 
 
 @login_required
-def invite(request: HttpRequest, ods_code: str) -> HttpResponse:
+def invite(request: AuthenticatedRequest, ods_code: str) -> HttpResponse:
     practice = get_in_scope_or_404(practices_for(request.user), request, ods_code=ods_code)
     if not request.user.has_perm("practices.invite_staff", practice):
         raise deny(request, "practices.invite_staff")

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 from django.core import mail
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from microsystems.models import AuditEntry, User

@@ -84,8 +84,10 @@ def test_the_lead_filters_the_directory_and_records_a_withdrawal(page: Page, liv
 
 
 def test_keyboard_users_can_skip_to_the_main_content(page: Page, live_server, demo):
-    page.goto(f"{live_server.url}/account/login/")
+    page.goto(f"{live_server.url}/account/password-reset/")
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to main content")
     expect(skip).to_be_focused()
     expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#main$"))

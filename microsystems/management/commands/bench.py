@@ -1,0 +1,680 @@
+"""``make bench``: how the key pages perform at national scale, measured over real HTTP.
+
+1. Builds two datasets, each in its own database: the full one (``--practices``, every
+   practice in England by default: 6,500 practices in 1,250 PCNs under 42 commissioners,
+   with staff) and one with a tenth of the practices, PCNs and staff (the 42
+   commissioners stay, so the signed-in lead sees a tenth of the rows). With a
+   PostgreSQL ``DATABASE_URL`` they are the databases ``<name>_bench`` and
+   ``<name>_bench_small`` on the same server; otherwise the SQLite files
+   ``bench/bench.sqlite3`` and ``bench/bench_small.sqlite3``. Each is built by ``migrate``
+   and ``bench_build`` in a subprocess under ``microsystems.settings.bench``; ``--keep``
+   reuses a dataset that is already there.
+2. Serves the full dataset with gunicorn on loopback, signs in as the programme lead of
+   the largest commissioner, and requests the bare view and every page in ``PAGES`` in
+   turn (round-robin, so all see the same conditions): warm-up rounds, then ``--repeat``
+   timed rounds. It records each page's median and 95th-percentile latency and its SQL
+   query count (the ``X-Query-Count`` header from ``microsystems.bench``).
+3. Serves the small dataset the same way, for the query counts alone.
+4. Prints a table and writes ``bench/results.json``. Exits non-zero if any page's query
+   count differs between the two datasets; a page slower than its target (p95 within
+   ``max_p95_ratio`` times the bare view's) is reported, and fails the run only with
+   ``--strict``.
+
+Adding a page (every issue adds its own): append a ``Page`` to ``PAGES`` with its name
+and a function from the ``Dataset`` to its URL. A page about one object takes it from
+``dataset.sample(kind)``: the largest such object in the full dataset and the smallest
+in the small one, so a query per row shows up as a difference. Kinds are defined in
+``bench_build.samples()``, which is where an issue's new data goes too (``STEPS``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
+
+from microsystems.bench import QUERY_COUNT_HEADER
+
+from .bench_build import NATIONAL_PRACTICES
+
+BENCH_SETTINGS = "microsystems.settings.bench"
+BARE_URL = "/bench/bare/"
+TARGET_P95_RATIO = 3.0
+HOST = "127.0.0.1"
+SMALL_ROUNDS = 5  # query counts only: a few requests are plenty
+BUILD_TIMEOUT = 900
+HTTP_TIMEOUT = 30
+SERVER_START_TIMEOUT = 60
+SERVER_STOP_TIMEOUT = 15
+
+
+@dataclass
+class Dataset:
+    label: str  # "full" or "small"
+    practices: int
+    database_url: str
+    where: str  # the file or database, for people
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_small(self) -> bool:
+        return self.label == "small"
+
+    def sample(self, kind: str) -> str:
+        """The key of the object a page about one ``kind`` uses: the largest, or the smallest in the small dataset."""
+        try:
+            return str(self.manifest["samples"][kind]["smallest" if self.is_small else "largest"]["key"])
+        except KeyError:
+            raise CommandError(f"The {self.label} dataset has no {kind!r} sample: see bench_build.samples().") from None
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    url: Callable[[Dataset], str]
+    max_p95_ratio: float = TARGET_P95_RATIO
+
+
+def _directory(query: str = "") -> Callable[[Dataset], str]:
+    return lambda d: reverse("practices:directory") + query
+
+
+PAGES: list[Page] = [
+    Page("Home", lambda d: reverse("home")),
+    Page("Practice directory", _directory()),
+    Page("Practice directory, filtered and sorted", _directory("?engagement=engaged&sort=-list_size")),
+    Page("Practice directory, page 2 by PCN", _directory("?sort=pcn&page=2")),
+    Page("Practice detail", lambda d: reverse("practices:detail", args=[d.sample("practice")])),
+]
+
+
+# Databases -----------------------------------------------------------------------------
+
+
+class SqliteDatabases:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.engine = "SQLite"
+
+    def path(self, label: str) -> Path:
+        return self.folder / ("bench.sqlite3" if label == "full" else f"bench_{label}.sqlite3")
+
+    def url(self, label: str) -> str:
+        return f"sqlite:///{self.path(label)}"
+
+    def where(self, label: str) -> str:
+        return str(self.path(label).relative_to(settings.BASE_DIR))
+
+    def exists(self, label: str) -> bool:
+        return self.path(label).exists()
+
+    def recreate(self, label: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path(label)}{suffix}").unlink(missing_ok=True)
+
+
+class PostgresDatabases:
+    """``<name>_bench`` and ``<name>_bench_small`` beside the configured database, on the same server."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.engine = "PostgreSQL"
+
+    def name(self, label: str) -> str:
+        return f"{self.config['NAME']}_bench" + ("" if label == "full" else f"_{label}")
+
+    def url(self, label: str) -> str:
+        c = self.config
+        auth = quote(c.get("USER") or "", safe="")
+        if c.get("PASSWORD"):
+            auth += ":" + quote(c["PASSWORD"], safe="")
+        netloc = (f"{auth}@" if auth else "") + (c.get("HOST") or "") + (f":{c['PORT']}" if c.get("PORT") else "")
+        options = {k: v for k, v in (c.get("OPTIONS") or {}).items() if isinstance(v, str | int)}
+        return f"postgres://{netloc}/{self.name(label)}" + (f"?{urlencode(options)}" if options else "")
+
+    def where(self, label: str) -> str:
+        return f"database {self.name(label)}"
+
+    @contextmanager
+    def _server(self) -> Iterator[Any]:
+        import psycopg2
+
+        c = self.config
+        connection = psycopg2.connect(
+            dbname="postgres",
+            user=c.get("USER") or None,
+            password=c.get("PASSWORD") or None,
+            host=c.get("HOST") or None,
+            port=c.get("PORT") or None,
+            connect_timeout=10,
+        )
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                yield cursor
+        finally:
+            connection.close()
+
+    def exists(self, label: str) -> bool:
+        with self._server() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.name(label)])
+            return cursor.fetchone() is not None
+
+    def recreate(self, label: str) -> None:
+        from psycopg2 import sql
+
+        name = sql.Identifier(self.name(label))
+        with self._server() as cursor:
+            cursor.execute("SELECT current_setting('server_version_num')::int")
+            if cursor.fetchone()[0] >= 130000:
+                cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            else:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [self.name(label)]
+                )
+                cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def databases_for(config: dict[str, Any]) -> SqliteDatabases | PostgresDatabases:
+    engine = config["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        return SqliteDatabases(Path(settings.BASE_DIR) / "bench")
+    if engine == "django.db.backends.postgresql":
+        return PostgresDatabases(config)
+    raise CommandError(f"The benchmark runs on SQLite or PostgreSQL, not {engine}.")
+
+
+# Subprocesses: building and serving ------------------------------------------------------
+
+
+def bench_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": BENCH_SETTINGS,
+        "BENCH_DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def manage(database_url: str, *args: str, timeout: float = BUILD_TIMEOUT) -> str:
+    """Run ``manage.py *args`` against the benchmark database; its output, or a CommandError."""
+    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args]
+    try:
+        done = subprocess.run(  # noqa: S603  (our own interpreter and manage.py)
+            command,
+            cwd=settings.BASE_DIR,
+            env=bench_env(database_url),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CommandError(f"`manage.py {' '.join(args)}` took more than {timeout:.0f}s.") from None
+    if done.returncode:
+        raise CommandError(f"`manage.py {' '.join(args)}` failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def gunicorn_command(port: int, workers: int) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "microsystems.wsgi:application",
+        f"--bind={HOST}:{port}",
+        f"--workers={workers}",
+        "--worker-class=sync",
+        "--timeout=60",
+        "--graceful-timeout=5",
+        "--log-level=warning",
+        "--error-logfile=-",
+    ]
+    try:
+        from gunicorn.config import KNOWN_SETTINGS
+
+        if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
+            command.append("--no-control-socket")
+    except ImportError:
+        pass
+    return command
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec (Linux): have the kernel send SIGTERM if ``bench`` itself dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+@contextmanager
+def exit_on_termination() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into SystemExit while benchmarking, so servers are stopped on the way out."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Server:
+    """gunicorn serving one benchmark database on a free loopback port; always stopped on exit."""
+
+    def __init__(self, database_url: str, workers: int) -> None:
+        self.database_url = database_url
+        self.workers = workers
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in __exit__)
+
+    def __enter__(self) -> Server:
+        self.port = free_port()
+        self.process = subprocess.Popen(  # noqa: S603
+            gunicorn_command(self.port, self.workers),
+            cwd=settings.BASE_DIR,
+            env=bench_env(self.database_url),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a process group of its own, for the last-resort kill below
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _wait_until_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise CommandError(f"gunicorn exited with status {self.process.returncode}:\n{self.output()}")
+            try:
+                connection = http.client.HTTPConnection(HOST, self.port, timeout=2)
+                connection.request("GET", "/account/login/")
+                status = connection.getresponse().status
+                connection.close()
+            except OSError:
+                time.sleep(0.2)
+                continue
+            if status == 200:
+                return
+            raise CommandError(f"gunicorn answered the sign-in page with {status}:\n{self.output()}")
+        raise CommandError(f"gunicorn did not answer within {SERVER_START_TIMEOUT}s:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-4000:]
+
+    def __exit__(self, *exc: object) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()  # gunicorn's graceful shutdown: the master stops its workers
+            try:
+                process.wait(SERVER_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # its own session: the master and its workers
+                process.wait(5)
+        self.log.close()
+
+
+# HTTP ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+    elapsed_ms: float
+
+
+class Client:
+    """A browser enough for the benchmark: cookies, one connection a request, timed to the last byte."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
+        all_headers = {"User-Agent": "microsystems-bench", "Accept": "text/html", **(headers or {})}
+        if self.cookies:
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=HTTP_TIMEOUT)
+        try:
+            started = time.perf_counter()
+            connection.request(method, path, body=body, headers=all_headers)
+            response = connection.getresponse()
+            data = response.read()
+            elapsed = time.perf_counter() - started
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie: SimpleCookie = SimpleCookie()
+            cookie.load(header)
+            for name, morsel in cookie.items():
+                if morsel.value and morsel["max-age"] != "0":
+                    self.cookies[name] = morsel.value
+                else:
+                    self.cookies.pop(name, None)
+        return Response(response.status, response.headers, data, elapsed * 1000)
+
+    def get(self, path: str) -> Response:
+        return self.request("GET", path)
+
+    def sign_in(self, email: str, password: str) -> None:
+        login = reverse("login")
+        page = self.get(login)
+        match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
+        if page.status != 200 or not match:
+            raise CommandError(f"The sign-in page answered {page.status} without a CSRF token.")
+        form = {"csrfmiddlewaretoken": match.group(1).decode(), "username": email, "password": password}
+        response = self.request("POST", login, urlencode(form), {"Content-Type": "application/x-www-form-urlencoded"})
+        if response.status != 302 or "sessionid" not in self.cookies:
+            raise CommandError(f"Signing in as {email} failed (status {response.status}).")
+
+
+# Measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    times_ms: list[float] = field(default_factory=list)
+    query_counts: list[int] = field(default_factory=list)
+
+    @property
+    def p50_ms(self) -> float:
+        return round(statistics.median(self.times_ms), 2)
+
+    @property
+    def p95_ms(self) -> float:
+        if len(self.times_ms) < 2:
+            return round(self.times_ms[0], 2)
+        return round(statistics.quantiles(self.times_ms, n=20, method="inclusive")[18], 2)
+
+    @property
+    def queries(self) -> int:
+        """The usual count: the session's periodic last-seen write adds one now and then."""
+        counts = Counter(self.query_counts).most_common()
+        top = counts[0][1]
+        return min(n for n, seen in counts if seen == top)
+
+
+def measure(client: Client, urls: list[str], warmup: int, rounds: int) -> list[Sample]:
+    """Request every URL once a round, in turn: ``warmup`` rounds unrecorded, then ``rounds`` recorded."""
+    samples = [Sample() for _ in urls]
+    for round_ in range(warmup + rounds):
+        for url, sample in zip(urls, samples, strict=True):
+            response = client.get(url)
+            if response.status != 200:
+                where = response.headers.get("Location")
+                raise CommandError(f"GET {url} answered {response.status}" + (f", to {where}" if where else "") + ".")
+            count = response.headers.get(QUERY_COUNT_HEADER)
+            if count is None:
+                raise CommandError(f"GET {url} has no {QUERY_COUNT_HEADER} header: is it served with {BENCH_SETTINGS}?")
+            if round_ >= warmup:
+                sample.times_ms.append(response.elapsed_ms)
+                sample.query_counts.append(int(count))
+    return samples
+
+
+@dataclass
+class Measurement:
+    """One dataset's run: the bare view and each page in ``PAGES`` (same order), with their URLs."""
+
+    dataset: Dataset
+    bare: Sample
+    urls: list[str]
+    pages: list[Sample]
+
+
+def measure_dataset(dataset: Dataset, *, workers: int, warmup: int, rounds: int) -> Measurement:
+    """Serve the dataset with gunicorn, sign in as its lead and measure the bare view and every page."""
+    urls = [page.url(dataset) for page in PAGES]
+    with Server(dataset.database_url, workers) as server:
+        client = Client(server.port)
+        try:
+            client.sign_in(**dataset.manifest["login"])
+            bare, *pages = measure(client, [BARE_URL, *urls], warmup, rounds)
+        except CommandError as e:
+            raise CommandError(f"{e}\nThe server's log ends:\n{server.output()}") from None
+    return Measurement(dataset, bare, urls, pages)
+
+
+def summarise(full: Measurement, small: Measurement) -> dict[str, Any]:
+    """The results in the shape of ``bench/results.json``, with the checks."""
+    pages, query_problems, latency_problems, seen = [], [], [], {}
+    bare = full.bare
+    for page, url, url_small, sample, sample_small in zip(
+        PAGES, full.urls, small.urls, full.pages, small.pages, strict=True
+    ):
+        pages.append(
+            {
+                "name": page.name,
+                "url": url,
+                "p50_ms": sample.p50_ms,
+                "p95_ms": sample.p95_ms,
+                "queries": sample.queries,
+                "queries_small": sample_small.queries,
+            }
+        )
+        seen[page.name] = {
+            "full": sorted(set(sample.query_counts)),
+            "small": sorted(set(sample_small.query_counts)),
+            "url_small": url_small,
+        }
+        if sample.queries != sample_small.queries:
+            query_problems.append(
+                f"{page.name}: {sample.queries} queries with {full.dataset.practices:,} practices ({url}), "
+                f"{sample_small.queries} with {small.dataset.practices:,} ({url_small})"
+            )
+        ratio = sample.p95_ms / bare.p95_ms
+        if ratio > page.max_p95_ratio:
+            latency_problems.append(
+                f"{page.name}: p95 {sample.p95_ms:.1f} ms is {ratio:.1f}× the bare view's "
+                f"{bare.p95_ms:.1f} ms (target {page.max_p95_ratio:g}×)"
+            )
+    if bare.queries != small.bare.queries:
+        query_problems.append(f"bare view: {bare.queries} queries, {small.bare.queries} with the small dataset")
+
+    def about(d: Dataset) -> dict[str, Any]:
+        m = d.manifest
+        return {
+            "where": d.where,
+            **m["counts"],
+            "signed_in_as": m["login"]["email"],
+            "commissioner": m["commissioner"],
+            "samples": m["samples"],
+        }
+
+    return {
+        "bare": {"p50_ms": bare.p50_ms, "p95_ms": bare.p95_ms},
+        "pages": pages,
+        "dataset": {"full": about(full.dataset), "small": about(small.dataset)},
+        "checks": {
+            "queries_constant": not query_problems,
+            "latency_within_target": not latency_problems,
+            "query_problems": query_problems,
+            "latency_problems": latency_problems,
+            "bare_queries": bare.queries,
+            "bare_queries_small": small.bare.queries,
+            "query_counts_seen": seen,
+        },
+    }
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    """The results as the lines of a plain-text table."""
+    bare, checks = results["bare"], results["checks"]
+    header = ("Page", "URL", "p50 ms", "p95 ms", "×bare p95", "queries", "queries_small", "ok?")
+    rows = [
+        ("bare view", BARE_URL, f"{bare['p50_ms']:.1f}", f"{bare['p95_ms']:.1f}", "1.0",
+         str(checks["bare_queries"]), str(checks["bare_queries_small"]), ""),
+    ]  # fmt: skip
+    for page, result in zip(PAGES, results["pages"], strict=True):
+        ratio = result["p95_ms"] / bare["p95_ms"]
+        verdict = []
+        if result["queries"] != result["queries_small"]:
+            verdict.append("QUERIES VARY")
+        if ratio > page.max_p95_ratio:
+            verdict.append(f"SLOW (>{page.max_p95_ratio:g}×)")
+        rows.append(
+            (
+                result["name"],
+                result["url"],
+                f"{result['p50_ms']:.1f}",
+                f"{result['p95_ms']:.1f}",
+                f"{ratio:.1f}",
+                str(result["queries"]),
+                str(result["queries_small"]),
+                ", ".join(verdict) or "ok",
+            )
+        )
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    numeric = range(2, 7)
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = (c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        return "  ".join(cells).rstrip()
+
+    return [line(header), "  ".join("-" * w for w in widths), *(line(row) for row in rows)]
+
+
+# The command -----------------------------------------------------------------------------
+
+
+class Command(BaseCommand):
+    help = "Benchmark the key pages on a national-scale dataset with gunicorn; writes bench/results.json."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--practices", type=int, default=NATIONAL_PRACTICES, help="Practices in the full dataset.")
+        parser.add_argument("--repeat", type=int, default=60, help="Timed requests a page (after the warm-up).")
+        parser.add_argument("--warmup", type=int, default=10, help="Untimed requests a page first.")
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
+        parser.add_argument("--keep", action="store_true", help="Reuse datasets already built with these sizes.")
+        parser.add_argument("--out", default="bench/results.json", help="Where to write the results (JSON).")
+        parser.add_argument("--strict", action="store_true", help="Also fail when a page misses its latency target.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with exit_on_termination():
+            self.run(options)
+
+    def run(self, options: dict[str, Any]) -> None:
+        started = time.monotonic()
+        started_at = datetime.now(UTC)
+        practices, repeat, warmup, workers = (options[k] for k in ("practices", "repeat", "warmup", "workers"))
+        if practices < 10 or repeat < 1 or warmup < 0 or workers < 1:
+            raise CommandError(
+                "Use --practices 10 or more, --repeat 1 or more, --warmup 0 or more, --workers 1 or more."
+            )
+        out = Path(options["out"])
+        if not out.is_absolute():
+            out = Path(settings.BASE_DIR) / out
+
+        databases = databases_for(settings.DATABASES["default"])
+        full, small = (
+            Dataset(label, n, databases.url(label), databases.where(label))
+            for label, n in (("full", practices), ("small", practices // 10))
+        )
+        for dataset in (full, small):
+            self.prepare(databases, dataset, keep=options["keep"])
+
+        self.stdout.write(
+            f"Measuring {len(PAGES)} pages and the bare view on {full.practices:,} practices: {warmup} warm-up and "
+            f"{repeat} timed rounds, gunicorn with {workers} workers on {HOST}..."
+        )
+        measured = measure_dataset(full, workers=workers, warmup=warmup, rounds=repeat)
+        self.stdout.write(f"Counting queries on {small.practices:,} practices...")
+        measured_small = measure_dataset(small, workers=workers, warmup=2, rounds=SMALL_ROUNDS)
+
+        results = summarise(measured, measured_small)
+        results["run"] = {
+            "database": databases.engine,
+            "server": f"gunicorn, {workers} sync workers, {HOST}",
+            "warmup": warmup,
+            "repeat": repeat,
+            "small_rounds": SMALL_ROUNDS,
+            "target_p95_ratio": TARGET_P95_RATIO,
+            "strict": options["strict"],
+            "started_at": started_at.isoformat(timespec="seconds"),
+            "duration_s": round(time.monotonic() - started, 1),
+        }
+        m = full.manifest
+        counts, commissioner = m["counts"], m["commissioner"]
+        self.stdout.write(
+            f"\n{databases.engine}: {counts['practices']:,} practices, {counts['pcns']:,} PCNs, "
+            f"{counts['commissioners']} commissioners, {counts['users']:,} users. Signed in as {m['login']['email']}, "
+            f"lead for {commissioner['name']} ({commissioner['practices']:,} practices). "
+            f"{repeat} timed requests a page; queries_small with {small.practices:,} practices.\n"
+        )
+        for line in table(results):
+            self.stdout.write(line)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        shown = out.relative_to(settings.BASE_DIR) if out.is_relative_to(settings.BASE_DIR) else out
+        self.stdout.write(f"\nWrote {shown} in {results['run']['duration_s']:.0f}s.")
+
+        checks = results["checks"]
+        for problem in checks["latency_problems"]:
+            self.stdout.write(f"Latency target missed: {problem}")
+        if not checks["queries_constant"]:
+            raise CommandError("Query counts depend on the data size:\n  " + "\n  ".join(checks["query_problems"]))
+        if options["strict"] and not checks["latency_within_target"]:
+            raise CommandError("Pages missed their latency target (--strict).")
+
+    def prepare(self, databases: SqliteDatabases | PostgresDatabases, dataset: Dataset, *, keep: bool) -> None:
+        """Create (or with ``keep`` reuse), migrate and fill one dataset's database, then read its manifest."""
+        began = time.monotonic()
+        reuse = keep and databases.exists(dataset.label)
+        self.stdout.write(f"{'Checking' if reuse else 'Building'} the {dataset.label} dataset in {dataset.where}...")
+        if not reuse:
+            databases.recreate(dataset.label)
+        manage(dataset.database_url, "migrate", "--noinput", "--verbosity=0")
+        build = ["bench_build", f"--practices={dataset.practices}", *(["--keep"] if reuse else [])]
+        for line in manage(dataset.database_url, *build).splitlines():
+            self.stdout.write(f"  {line}")
+        dataset.manifest = json.loads(manage(dataset.database_url, "bench_build", "--describe"))
+        if not dataset.manifest.get("login"):
+            raise CommandError(f"The {dataset.label} dataset has no programme lead to sign in as.")
+        self.stdout.write(f"  ready in {time.monotonic() - began:.1f}s")

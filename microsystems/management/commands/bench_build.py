@@ -1,0 +1,566 @@
+"""Build the benchmark's national-scale dataset into the database the settings point at.
+
+``manage.py bench`` runs this in a subprocess under ``microsystems.settings.bench``, once
+for each dataset, after ``migrate``. By hand::
+
+    DJANGO_SETTINGS_MODULE=microsystems.settings.bench BENCH_DATABASE_URL=sqlite:////tmp/b.sqlite3 \\
+        .venv/bin/python manage.py bench_build --practices 6500
+    ... manage.py bench_build --describe     # what was built, as JSON (what ``bench`` reads)
+
+It refuses to run under any other settings, because it empties the database first.
+
+The data is synthetic but shaped like England's general practice: the 42 integrated care
+boards as commissioners, with practice numbers roughly in proportion to the real ones;
+about 5.2 practices a PCN (1,250 PCNs for 6,500 practices); list sizes drawn around
+9,500 patients; staff in proportion to list size (about 4 a practice, one to fifteen),
+a few still only invited; an engagement mix with two or three history rows a practice;
+and a programme lead, a coach and a finance user for each commissioner, plus one staff
+admin. Fewer than 420 practices means fewer commissioners (one per ten practices), so
+tiny test datasets stay coherent. The same ``--practices`` and ``--seed`` give the same
+data. Every account's password is ``PASSWORD``.
+
+Later issues add their data as another function in ``STEPS`` (each takes the ``Build``
+and adds rows with ``bulk_create``), and, when one of their pages is about a single
+object, a sample in ``samples()``: the largest such object for the full dataset's run and
+the smallest for the small one's, so a query per row shows up as a different count.
+Bump ``BUILD_VERSION`` when the data changes, so ``bench --keep`` rebuilds.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import count
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import models, transaction
+from django.db.models import Count
+
+from microsystems.models import AuditEntry, User
+from practices.models import (
+    Cohort,
+    Commissioner,
+    CommissionerKind,
+    Engagement,
+    EngagementChange,
+    EngagementReason,
+    OdsStatus,
+    Pcn,
+    Practice,
+    PracticeMembership,
+    ProgrammeRole,
+    ProgrammeRoleKind,
+    StaffRole,
+)
+
+BUILD_VERSION = 1
+PASSWORD = "bench-password-not-a-secret"
+MARKER_ACTION = "bench.dataset_built"
+NATIONAL_PRACTICES = 6500
+NATIONAL_PCNS = 1250
+BATCH = 1000
+
+# England's 42 integrated care boards: ODS code | name | a weight roughly in proportion to
+# the number of practices each has | postcode areas | towns to name PCNs and practices after.
+_ICB_TABLE = """
+QOP | Greater Manchester | 430 | M OL BL SK WN | Oldham, Bolton, Stockport, Wigan, Salford, Rochdale
+QHM | North East and North Cumbria | 340 | NE SR DH TS CA | Newcastle, Sunderland, Durham, Middlesbrough, Carlisle
+QYG | Cheshire and Merseyside | 340 | L CH CW WA | Liverpool, Birkenhead, Chester, Warrington, Crewe, St Helens
+QRV | North West London | 300 | W NW HA UB TW | Ealing, Harrow, Hounslow, Hillingdon, Brent, Kensington
+QWO | West Yorkshire | 250 | LS BD WF HD HX | Leeds, Bradford, Wakefield, Huddersfield, Halifax, Dewsbury
+QMF | North East London | 230 | E IG RM | Hackney, Newham, Ilford, Romford, Barking, Stratford
+QOQ | Humber and North Yorkshire | 200 | HU YO DN HG | Hull, York, Scarborough, Harrogate, Grimsby, Beverley
+QE1 | Lancashire and South Cumbria | 200 | PR BB FY LA | Preston, Blackburn, Blackpool, Lancaster, Burnley, Kendal
+QKK | South East London | 200 | SE BR DA CR | Lewisham, Greenwich, Bromley, Croydon, Southwark, Bexley
+QRL | Hampshire and Isle of Wight | 200 | SO PO BH GU | Southampton, Portsmouth, Winchester, Basingstoke, Newport
+QKS | Kent and Medway | 190 | ME CT TN DA | Maidstone, Canterbury, Tunbridge Wells, Dartford, Ashford, Margate
+QHL | Birmingham and Solihull | 170 | B | Birmingham, Solihull, Erdington, Sutton Coldfield, Edgbaston, Small Heath
+QUA | Black Country | 170 | WV WS DY B | Wolverhampton, Walsall, Dudley, West Bromwich, Stourbridge, Oldbury
+QMJ | North Central London | 170 | N NW EN | Camden, Islington, Barnet, Enfield, Haringey, Finchley
+QF7 | South Yorkshire | 160 | S DN | Sheffield, Doncaster, Rotherham, Barnsley, Mexborough, Penistone
+QWE | South West London | 160 | SW SM KT CR | Wandsworth, Merton, Sutton, Kingston, Richmond, Tooting
+QU9 | Buckinghamshire, Oxfordshire and Berkshire West | 160 | OX HP RG | Oxford, Aylesbury, Reading, High Wycombe
+QNX | Sussex | 160 | BN RH TN | Brighton, Hastings, Eastbourne, Crawley, Worthing, Chichester
+QNC | Staffordshire and Stoke-on-Trent | 140 | ST WS DE | Stoke-on-Trent, Stafford, Newcastle-under-Lyme, Lichfield
+QH8 | Mid and South Essex | 140 | SS CM RM | Southend, Chelmsford, Basildon, Thurrock, Brentwood, Maldon
+QM7 | Hertfordshire and West Essex | 130 | AL SG WD HP CM | St Albans, Stevenage, Watford, Harlow, Hemel Hempstead
+QK1 | Leicester, Leicestershire and Rutland | 120 | LE | Leicester, Loughborough, Hinckley, Oakham, Melton Mowbray
+QT1 | Nottingham and Nottinghamshire | 120 | NG | Nottingham, Mansfield, Newark, Worksop, Beeston, Arnold
+QJK | Devon | 120 | EX PL TQ | Exeter, Plymouth, Torquay, Barnstaple, Newton Abbot, Tiverton
+QJ2 | Derby and Derbyshire | 110 | DE S | Derby, Chesterfield, Buxton, Matlock, Ilkeston, Glossop
+QMM | Norfolk and Waveney | 105 | NR IP | Norwich, King's Lynn, Great Yarmouth, Lowestoft, Thetford, Cromer
+QJG | Suffolk and North East Essex | 100 | IP CO | Ipswich, Colchester, Bury St Edmunds, Clacton, Felixstowe
+QXU | Surrey Heartlands | 100 | GU KT RH | Guildford, Woking, Epsom, Redhill, Dorking, Leatherhead
+QWU | Coventry and Warwickshire | 90 | CV | Coventry, Nuneaton, Rugby, Warwick, Leamington Spa, Stratford-upon-Avon
+QHG | Bedfordshire, Luton and Milton Keynes | 90 | LU MK SG | Luton, Bedford, Milton Keynes, Dunstable, Biggleswade
+QUE | Cambridgeshire and Peterborough | 90 | CB PE | Cambridge, Peterborough, Huntingdon, Ely, Wisbech, St Neots
+QNQ | Frimley | 90 | GU SL RG | Frimley, Farnborough, Slough, Bracknell, Camberley, Maidenhead
+QOX | Bath and North East Somerset, Swindon and Wiltshire | 90 | BA SN SP | Bath, Swindon, Salisbury, Chippenham
+QGH | Herefordshire and Worcestershire | 80 | WR HR DY | Worcester, Hereford, Kidderminster, Redditch, Malvern
+QJM | Lincolnshire | 80 | LN PE NG | Lincoln, Boston, Grantham, Skegness, Spalding, Gainsborough
+QUY | Bristol, North Somerset and South Gloucestershire | 80 | BS | Bristol, Weston-super-Mare, Yate, Clevedon
+QVV | Dorset | 70 | DT BH | Dorchester, Bournemouth, Poole, Weymouth, Bridport, Wimborne
+QR1 | Gloucestershire | 70 | GL | Gloucester, Cheltenham, Stroud, Tewkesbury, Cirencester, Cinderford
+QPM | Northamptonshire | 60 | NN | Northampton, Kettering, Corby, Wellingborough, Daventry, Towcester
+QT6 | Cornwall and the Isles of Scilly | 60 | TR PL | Truro, Penzance, Falmouth, St Austell, Bodmin, Newquay
+QSL | Somerset | 60 | TA BA | Taunton, Yeovil, Bridgwater, Frome, Minehead, Wells
+QOC | Shropshire, Telford and Wrekin | 50 | SY TF | Shrewsbury, Telford, Oswestry, Ludlow, Bridgnorth
+"""
+
+
+class Icb(NamedTuple):
+    code: str
+    name: str
+    weight: int
+    postcode_areas: tuple[str, ...]
+    towns: tuple[str, ...]
+
+
+ICBS = [
+    Icb(code, f"NHS {name} ICB", int(weight), tuple(areas.split()), tuple(t.strip() for t in towns.split(",")))
+    for code, name, weight, areas, towns in (line.split(" | ") for line in _ICB_TABLE.strip().splitlines())
+]
+
+
+def _listed(text: str, sep: str | None = None) -> tuple[str, ...]:
+    """Items of a wrapped list in a string: split on ``sep`` (whitespace if None), spaces tidied."""
+    return tuple(" ".join(item.split()) for item in text.split(sep) if item.strip())
+
+
+STREETS = _listed(
+    """
+High Street, Station Road, Church Lane, Park Road, London Road, Victoria Road, Mill Lane, The Green, Market
+Place, Castle Street, Queen Street, King Street, Bridge Street, North Road, Orchard Way, Elm Grove, Manor Road,
+Springfield Road, West Street, Chapel Street, Grange Road, School Lane, Riverside, Abbey Road, Beech Avenue,
+Hill Top, Meadow Way, Oak Tree Lane
+""",
+    ",",
+)
+FIRST_NAMES = _listed(
+    """
+Amelia Oliver Isla George Ava Harry Mia Noah Sophie Jack Grace Leo Aisha Mohammed Priya Arjun Chloe Thomas Emily
+James Fatima Daniel Hannah Samuel Ruth David Olivia Joseph Zara Adam Lucy Kwame Ngozi Wei Mei Siobhan Rhys Megan
+Tomasz Agnieszka
+"""
+)
+LAST_NAMES = _listed(
+    """
+Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Robinson Wright Thompson Evans Walker White
+Roberts Green Hall Wood Jackson Clarke Khan Ahmed Hussain Singh Begum Okafor Mensah Chen Nowak Murphy O'Brien
+Hughes Edwards Lewis Harris Martin Cooper Ward Morris Turner Shah Ali Bennett Price Parker Baker Fisher
+"""
+)
+PCN_SUFFIXES = ("PCN", "Central PCN", "North PCN", "South PCN", "East PCN", "West PCN", "and District PCN", "Rural PCN")
+PRACTICE_LETTERS = "ABCDEFGHJKLMNPY"
+UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+OTHER_STAFF = (
+    StaffRole.GP,
+    StaffRole.NURSE,
+    StaffRole.NURSE,
+    StaffRole.RECEPTIONIST,
+    StaffRole.RECEPTIONIST,
+    StaffRole.HEALTHCARE_ASSISTANT,
+    StaffRole.CARE_COORDINATOR,
+    StaffRole.OTHER,
+)
+REASONS = [r for r in EngagementReason.values if r != EngagementReason.OTHER]
+NEEDS_REASON = (Engagement.DECLINED, Engagement.WITHDREW)
+
+
+@dataclass(frozen=True)
+class Scale:
+    practices: int
+    pcns: int
+    commissioners: int
+
+    @classmethod
+    def for_practices(cls, practices: int) -> Scale:
+        if practices < 1:
+            raise CommandError("--practices must be at least 1.")
+        commissioners = len(ICBS) if practices >= 10 * len(ICBS) else max(1, practices // 10)
+        pcns = min(practices, max(commissioners, round(practices * NATIONAL_PCNS / NATIONAL_PRACTICES)))
+        return cls(practices=practices, pcns=pcns, commissioners=commissioners)
+
+
+def apportion(total: int, weights: Sequence[float], minimum: int = 1) -> list[int]:
+    """Split ``total`` in proportion to ``weights`` (largest remainder), each share at least ``minimum``."""
+    if total < minimum * len(weights):
+        raise ValueError(f"cannot give {len(weights)} shares at least {minimum} each out of {total}")
+    spare = total - minimum * len(weights)
+    whole = sum(weights)
+    exact = [spare * w / whole for w in weights]
+    shares = [int(x) for x in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: spare - sum(shares)]:
+        shares[i] += 1
+    return [minimum + s for s in shares]
+
+
+@dataclass
+class Build:
+    """The state one build passes from step to step."""
+
+    scale: Scale
+    rng: random.Random
+    password_hash: str
+    now: datetime
+    commissioners: list[Commissioner] = field(default_factory=list)
+    leads: dict[int, User] = field(default_factory=dict)
+    pcns: list[Pcn] = field(default_factory=list)
+    practices: list[Practice] = field(default_factory=list)
+    emails: Iterator[int] = field(default_factory=lambda: count(1))
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    def person(self) -> tuple[str, str]:
+        """A full name and a unique e-mail address for it."""
+        first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
+        local = f"{first}.{last}".lower().replace("'", "")
+        return f"{first} {last}", f"{local}.{next(self.emails)}@nhs.example"
+
+    def user(self, full_name: str, email: str, *, invited_only: bool = False, **extra: Any) -> User:
+        joined = self.now - timedelta(days=self.rng.randint(30, 2000))
+        return User(
+            email=email,
+            full_name=full_name,
+            password=make_password(None) if invited_only else self.password_hash,
+            date_joined=joined,
+            **extra,
+        )
+
+
+def _insert(model: type[models.Model], rows: list[Any]) -> list[Any]:
+    return model._default_manager.bulk_create(rows, batch_size=BATCH)
+
+
+def build_programme(b: Build) -> None:
+    """Commissioners, and a lead, a coach and a finance user for each; one staff admin."""
+    b.commissioners = _insert(
+        Commissioner,
+        [
+            Commissioner(ods_code=icb.code, name=icb.name, kind=CommissionerKind.ICB)
+            for icb in ICBS[: b.scale.commissioners]
+        ],
+    )
+    kinds = (ProgrammeRoleKind.LEAD, ProgrammeRoleKind.COACH, ProgrammeRoleKind.FINANCE)
+    users: list[User] = []
+    for commissioner in b.commissioners:
+        for kind in kinds:
+            full_name, _ = b.person()
+            users.append(b.user(full_name, f"{kind}.{commissioner.ods_code.lower()}@bench.example"))
+    users.append(b.user("Staff Admin", "admin@bench.example", is_staff=True, is_superuser=True))
+    users = _insert(User, users)
+    roles = []
+    for i, commissioner in enumerate(b.commissioners):
+        for j, kind in enumerate(kinds):
+            user = users[i * len(kinds) + j]
+            roles.append(ProgrammeRole(user=user, commissioner=commissioner, role=kind))
+            if kind == ProgrammeRoleKind.LEAD:
+                b.leads[commissioner.pk] = user
+    _insert(ProgrammeRole, roles)
+
+
+def _engagement_path(rng: random.Random) -> tuple[str, list[str]]:
+    """A practice's current engagement and the states it went through to get there."""
+    final = rng.choices(
+        [Engagement.NOT_APPROACHED, Engagement.INVITED, Engagement.ENGAGED, Engagement.DECLINED, Engagement.WITHDREW],
+        weights=[40, 15, 28, 11, 6],
+    )[0]
+    paths: dict[str, list[list[str]]] = {
+        Engagement.NOT_APPROACHED: [[Engagement.INVITED, Engagement.NOT_APPROACHED]],
+        Engagement.INVITED: [
+            [Engagement.INVITED, Engagement.DECLINED, Engagement.INVITED],
+            [Engagement.INVITED, Engagement.NOT_APPROACHED, Engagement.INVITED],
+        ],
+        Engagement.ENGAGED: [
+            [Engagement.INVITED, Engagement.ENGAGED],
+            [Engagement.INVITED, Engagement.DECLINED, Engagement.ENGAGED],
+        ],
+        Engagement.DECLINED: [[Engagement.INVITED, Engagement.DECLINED]],
+        Engagement.WITHDREW: [[Engagement.INVITED, Engagement.ENGAGED, Engagement.WITHDREW]],
+    }
+    return final, rng.choice(paths[final])
+
+
+def build_practices(b: Build) -> None:
+    """PCNs and practices, each practice with its engagement history."""
+    scale, rng = b.scale, b.rng
+    icbs = ICBS[: scale.commissioners]
+    per_commissioner = apportion(scale.practices, [icb.weight for icb in icbs])
+    pcns_per_commissioner = [
+        min(n, share) for n, share in zip(per_commissioner, apportion(scale.pcns, per_commissioner), strict=True)
+    ]
+
+    pcns: list[Pcn] = []
+    pcn_towns: list[int] = []  # each PCN is named after, and its practices are in, one of the commissioner's towns
+    pcn_code = count(10001)
+    for commissioner, icb, n_pcns in zip(b.commissioners, icbs, pcns_per_commissioner, strict=True):
+        towns = icb.towns
+        for i in range(n_pcns):
+            town = towns[i % len(towns)]
+            suffix = PCN_SUFFIXES[(i // len(towns)) % len(PCN_SUFFIXES)]
+            repeat = i // (len(towns) * len(PCN_SUFFIXES))
+            name = f"{town} {suffix}" + (f" {repeat + 1}" if repeat else "")
+            pcns.append(Pcn(code=f"U{next(pcn_code):05d}", name=name, commissioner=commissioner))
+            pcn_towns.append(i % len(towns))
+    b.pcns = _insert(Pcn, pcns)
+
+    practices: list[Practice] = []
+    paths: list[list[Any]] = []
+    ods_numbers = {letter: count(81001) for letter in PRACTICE_LETTERS}
+    pcn_iter = iter(zip(b.pcns, pcn_towns, strict=True))
+    for index, (commissioner, icb, n_practices, n_pcns) in enumerate(
+        zip(b.commissioners, icbs, per_commissioner, pcns_per_commissioner, strict=True)
+    ):
+        own_pcns = [next(pcn_iter) for _ in range(n_pcns)]
+        in_pcns = apportion(n_practices, [rng.uniform(0.5, 1.5) for _ in own_pcns])
+        letter = PRACTICE_LETTERS[index % len(PRACTICE_LETTERS)]
+        for (pcn, town_index), k in zip(own_pcns, in_pcns, strict=True):
+            for _ in range(k):
+                ods_code = f"{letter}{next(ods_numbers[letter]):05d}"
+                in_pcn = pcn if rng.random() > 0.01 else None
+                practice, path = _practice(b, ods_code, icb, town_index, commissioner, in_pcn)
+                practices.append(practice)
+                paths.append(path)
+    b.practices = _insert(Practice, practices)
+
+    changes = []
+    for practice, path in zip(b.practices, paths, strict=True):
+        lead = b.leads[practice.commissioner_id]
+        for effective_on, previous, to_engagement, from_cohort, to_cohort, reason in path:
+            changed_at = datetime.combine(effective_on, datetime.min.time(), tzinfo=UTC) + timedelta(
+                days=rng.randint(0, 3), hours=rng.randint(8, 17), minutes=rng.randint(0, 59)
+            )
+            changes.append(
+                EngagementChange(
+                    practice=practice,
+                    changed_at=min(changed_at, b.now),
+                    changed_by=lead,
+                    effective_on=effective_on,
+                    from_engagement=previous,
+                    to_engagement=to_engagement,
+                    from_cohort=from_cohort,
+                    to_cohort=to_cohort,
+                    reason=reason,
+                    reason_detail=_reason_detail(rng, reason),
+                )
+            )
+    _insert(EngagementChange, changes)
+
+
+def _reason_detail(rng: random.Random, reason: str) -> str:
+    if reason == EngagementReason.OTHER:
+        return rng.choice(["Preparing for a CQC inspection this year.", "Partners retiring; revisit after the merger."])
+    return ""
+
+
+def _practice(
+    b: Build, ods_code: str, icb: Icb, town_index: int, commissioner: Commissioner, pcn: Pcn | None
+) -> tuple[Practice, list[Any]]:
+    """One practice (not saved) and its engagement history as tuples."""
+    rng = b.rng
+    town, street = icb.towns[town_index], rng.choice(STREETS)
+    area = icb.postcode_areas[town_index % len(icb.postcode_areas)]
+    name = rng.choice(
+        [
+            f"{town} Medical Centre",
+            f"{street} Surgery",
+            f"The {town} Practice",
+            f"{town} Health Centre",
+            f"Dr {rng.choice(LAST_NAMES)} and Partners",
+            f"{street} Medical Practice",
+            f"{town} Group Practice",
+        ]
+    )
+    unit = rng.choice(UNIT_LETTERS) + rng.choice(UNIT_LETTERS)
+    postcode = f"{area}{rng.randint(1, 30)} {rng.randint(1, 9)}{unit}"
+    list_size = int(min(60000, max(900, rng.lognormvariate(9.05, 0.5))))
+    status = rng.choices([OdsStatus.ACTIVE, OdsStatus.CLOSED, OdsStatus.DORMANT], weights=[97, 2, 1])[0]
+    opened_on = date(rng.randint(1948, 2015), rng.randint(1, 12), rng.randint(1, 28)) if rng.random() < 0.7 else None
+    closed_on = b.today - timedelta(days=rng.randint(30, 900)) if status == OdsStatus.CLOSED else None
+
+    final, states = _engagement_path(rng)
+    cohort_if_engaged = rng.choice([Cohort.EARLY_ADOPTER, Cohort.LATE_MAJORITY, Cohort.LATE_MAJORITY])
+    day = b.today - timedelta(days=rng.randint(500, 2400))
+    previous, cohort = str(Engagement.NOT_APPROACHED), str(Cohort.NONE)
+    path = []  # (effective_on, from_engagement, to_engagement, from_cohort, to_cohort, reason)
+    for state in states:
+        # Engaging sets the cohort, withdrawing keeps it, anything else clears it.
+        new_cohort = (
+            str(cohort_if_engaged) if state == Engagement.ENGAGED else cohort if state == Engagement.WITHDREW else ""
+        )
+        reason = rng.choice([*REASONS, EngagementReason.OTHER]) if state in NEEDS_REASON else ""
+        path.append((day, previous, str(state), cohort, new_cohort, str(reason)))
+        previous, cohort = str(state), new_cohort
+        day = min(b.today, day + timedelta(days=rng.randint(21, 300)))
+    since = path[-1][0]
+
+    practice = Practice(
+        ods_code=ods_code,
+        name=name,
+        address=f"{rng.randint(1, 250)} {street}, {town}",
+        postcode=postcode,
+        list_size=list_size,
+        commissioner=commissioner,
+        pcn=pcn,
+        ods_status=status,
+        opened_on=opened_on,
+        closed_on=closed_on,
+        engagement=final,
+        engagement_since=since,
+        cohort=cohort,
+    )
+    return practice, path
+
+
+def build_staff(b: Build) -> None:
+    """Staff for every practice, about one per 2,400 patients: a manager, a GP, then a mix."""
+    rng = b.rng
+    users: list[User] = []
+    plan: list[tuple[Practice, str, int | None]] = []  # practice, role, index of who invited them
+    for practice in b.practices:
+        n = max(1, min(15, round((practice.list_size or 6000) / 2400 + rng.uniform(-1, 1))))
+        manager_at = len(users)
+        for i in range(n):
+            role = StaffRole.PRACTICE_MANAGER if i == 0 else StaffRole.GP if i == 1 else rng.choice(OTHER_STAFF)
+            full_name, email = b.person()
+            users.append(b.user(full_name, email, invited_only=i > 0 and rng.random() < 0.08))
+            plan.append((practice, role, None if i == 0 else manager_at))
+    users = _insert(User, users)
+    memberships = [
+        PracticeMembership(
+            user=user,
+            practice=practice,
+            role=role,
+            invited_by=b.leads[practice.commissioner_id] if inviter is None else users[inviter],
+            created_at=user.date_joined,
+        )
+        for user, (practice, role, inviter) in zip(users, plan, strict=True)
+    ]
+    _insert(PracticeMembership, memberships)
+
+
+STEPS: list[Callable[[Build], None]] = [build_programme, build_practices, build_staff]
+
+
+def build(practices: int, seed: int = 2024, log: Callable[[str], None] = print) -> None:
+    """Empty the database and build the dataset for ``practices`` practices, in one transaction."""
+    scale = Scale.for_practices(practices)
+    rng = random.Random(seed)  # noqa: S311  (synthetic data, not security)
+    b = Build(scale=scale, rng=rng, password_hash=make_password(PASSWORD), now=datetime.now(UTC))
+    with transaction.atomic():
+        for step in STEPS:
+            started = time.monotonic()
+            step(b)
+            log(f"  {step.__name__}: {time.monotonic() - started:.1f}s")
+        AuditEntry.objects.create(
+            action=MARKER_ACTION,
+            summary=f"Benchmark dataset: {practices} practices",
+            changes={"version": BUILD_VERSION, "practices": practices, "seed": seed},
+        )
+
+
+def built_marker() -> dict[str, Any] | None:
+    entry = AuditEntry.objects.filter(action=MARKER_ACTION).order_by("-at", "-id").first()
+    return entry.changes if entry else None
+
+
+def samples(commissioner: Commissioner | None) -> dict[str, dict[str, Any]]:
+    """Objects a page can be about, within the benchmarked lead's commissioner.
+
+    Each kind has the ``largest`` and the ``smallest`` such object, as ``key`` (what its
+    URL needs) and the sizes that made it so.
+    """
+    if commissioner is None:
+        return {}
+    practices = (
+        Practice.objects.filter(commissioner=commissioner)
+        .annotate(staff=Count("memberships", distinct=True), history=Count("engagement_changes", distinct=True))
+        .filter(staff__gt=0, history__gt=0)
+        .values("ods_code", "staff", "history")
+    )
+    largest = practices.order_by("-staff", "-history", "ods_code").first()
+    smallest = practices.order_by("staff", "history", "ods_code").first()
+    if largest is None or smallest is None:
+        return {}
+
+    def shape(row: dict[str, Any]) -> dict[str, Any]:
+        return {"key": row["ods_code"], "staff": row["staff"], "history": row["history"]}
+
+    return {"practice": {"largest": shape(largest), "smallest": shape(smallest)}}
+
+
+def describe() -> dict[str, Any]:
+    """What the database holds, who ``bench`` signs in as, and the objects its pages are about."""
+    commissioner = Commissioner.objects.annotate(n=Count("practices")).order_by("-n", "ods_code").first()
+    lead = (
+        User.objects.filter(programme_roles__commissioner=commissioner, programme_roles__role=ProgrammeRoleKind.LEAD)
+        .order_by("pk")
+        .first()
+    )
+    return {
+        "built": built_marker(),
+        "counts": {
+            "commissioners": Commissioner.objects.count(),
+            "pcns": Pcn.objects.count(),
+            "practices": Practice.objects.count(),
+            "users": User.objects.count(),
+            "memberships": PracticeMembership.objects.count(),
+            "engagement_changes": EngagementChange.objects.count(),
+        },
+        "commissioner": (
+            {"ods_code": commissioner.ods_code, "name": commissioner.name, "practices": commissioner.n}  # type: ignore[attr-defined]
+            if commissioner
+            else None
+        ),
+        "login": {"email": lead.email, "password": PASSWORD} if lead else None,
+        "samples": samples(commissioner),
+    }
+
+
+class Command(BaseCommand):
+    help = "Build the benchmark dataset into the benchmark database (microsystems.settings.bench only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--practices", type=int, default=NATIONAL_PRACTICES)
+        parser.add_argument("--seed", type=int, default=2024)
+        parser.add_argument(
+            "--keep", action="store_true", help="Do nothing if the database already holds this dataset."
+        )
+        parser.add_argument(
+            "--describe", action="store_true", help="Print what the database holds as JSON, and build nothing."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not getattr(settings, "BENCH", False):
+            raise CommandError(
+                "bench_build empties the database it builds into, so it runs only under "
+                "DJANGO_SETTINGS_MODULE=microsystems.settings.bench (use `manage.py bench`)."
+            )
+        if options["describe"]:
+            self.stdout.write(json.dumps(describe()))
+            return
+        practices, seed = options["practices"], options["seed"]
+        wanted = {"version": BUILD_VERSION, "practices": practices, "seed": seed}
+        if options["keep"] and built_marker() == wanted:
+            self.stdout.write(f"Kept the existing dataset of {practices} practices.")
+            return
+        if Practice.objects.exists() or User.objects.exists():
+            call_command("flush", interactive=False, verbosity=0)
+        started = time.monotonic()
+        scale = Scale.for_practices(practices)
+        self.stdout.write(
+            f"Building {scale.practices:,} practices in {scale.pcns:,} PCNs under {scale.commissioners} commissioners:"
+        )
+        build(practices, seed=seed, log=self.stdout.write)
+        self.stdout.write(f"Built in {time.monotonic() - started:.1f}s.")
