@@ -72,7 +72,7 @@ def test_serves_and_measures_every_page(tiny: bench_command.Dataset) -> None:
     for sample in [measured.bare, *measured.pages]:
         assert len(sample.times_ms) == 2
         assert all(t > 0 for t in sample.times_ms)
-        assert sample.queries >= 2  # at least the session and the user
+        assert sample.queries >= 1  # at least the user (the session may come from the cache)
 
 
 def test_bench_build_refuses_other_settings() -> None:
@@ -90,7 +90,7 @@ def test_query_count_header_matches_the_queries_run(client: Any) -> None:
         response = client.get("/bench/bare/")
 
     assert response.status_code == 200
-    assert int(response[bench.QUERY_COUNT_HEADER]) == len(queries) >= 2
+    assert int(response[bench.QUERY_COUNT_HEADER]) == len(queries) >= 1
 
 
 @pytest.mark.django_db
