@@ -160,10 +160,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
-DATE_FORMAT = "j F Y"
-SHORT_DATE_FORMAT = "j M Y"
-DATETIME_FORMAT = "j F Y, H:i"
-TIME_FORMAT = "H:i"
+# Dates as "3 March 2025" and times as "10:42" (the NHS content style).
+FORMAT_MODULE_PATH = ["microsystems.formats"]
 USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "/static/"
