@@ -44,14 +44,14 @@ COMMISSIONERS = {
 # PCNs by postcode district, modelled on the places the practices are in.
 PCNS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "99J": [
-        ("U99J01", "Sevenoaks PCN", ("TN13", "TN14", "TN15", "TN16", "TN8")),
+        ("U99J01", "Sevenoaks PCN", ("TN13", "TN16", "TN8")),
         ("U99J02", "Tunbridge Wells PCN", ("TN1", "TN2", "TN4")),
         ("U99J03", "Tonbridge PCN", ("TN9", "TN10", "TN11", "TN3")),
         ("U99J04", "The Weald PCN", ("TN12", "TN17", "TN18", "TN27")),
         ("U99J05", "Maidstone Central PCN", ("ME14", "ME16")),
         ("U99J06", "Maidstone South PCN", ("ME15", "ME17")),
         ("U99J07", "Malling PCN", ("ME18", "ME19", "ME20", "ME6", "ME1")),
-        ("U99J08", "Swanley and Rural PCN", ("BR8", "DA4")),
+        ("U99J08", "Swanley and Rural PCN", ("BR8", "DA4", "TN14", "TN15")),
     ],
     "99K": [
         ("U99K01", "Crowborough PCN", ("TN6", "TN7")),
