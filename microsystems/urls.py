@@ -33,6 +33,7 @@ urlpatterns = [
         name="accept_invitation",
     ),
     path("practices/", include("practices.urls")),
+    path("projects/", include("projects.urls")),
     path("admin/", admin.site.urls),
 ]
 

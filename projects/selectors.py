@@ -1,0 +1,67 @@
+"""Reads of projects, scoped to what a user may see, shaped for each page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from microsystems.models import User
+from practices.models import ProgrammeRoleKind
+from practices.permissions import roles_of
+
+from .models import Project, StepChange, TeamMember, WorkbookSection
+
+
+def projects_for(user: User | AnonymousUser) -> QuerySet[Project]:
+    """Every project the user may see: as lead, as the project's coach, or as practice staff."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    roles = roles_of(user)
+    if roles.is_admin:
+        return Project.objects.all()
+    scope = Q(pk__in=[])
+    leads = roles.commissioners_with(ProgrammeRoleKind.LEAD)
+    if leads:
+        scope |= Q(practice__commissioner_id__in=leads)
+    if roles.holds(ProgrammeRoleKind.COACH):
+        scope |= Q(lead_coach=user) | Q(co_coach=user)
+    if roles.practices:
+        scope |= Q(practice_id__in=list(roles.practices))
+    return Project.objects.filter(scope)
+
+
+def with_first_flag(projects: QuerySet[Project]) -> QuerySet[Project]:
+    """Annotate ``is_first``: no earlier project at the same practice (derived, never typed)."""
+    earlier = Project.objects.filter(practice=OuterRef("practice")).filter(
+        Q(starts_on__lt=OuterRef("starts_on")) | Q(starts_on=OuterRef("starts_on"), pk__lt=OuterRef("pk"))
+    )
+    return projects.annotate(is_first=~Exists(earlier))
+
+
+def project_list(user: User | AnonymousUser) -> QuerySet[Project]:
+    return (
+        with_first_flag(projects_for(user))
+        .select_related("practice", "practice__pcn", "lead_coach", "co_coach")
+        .prefetch_related(
+            Prefetch(
+                "team", queryset=TeamMember.objects.filter(is_champion=True).select_related("user"), to_attr="champions"
+            )
+        )
+    )
+
+
+def project_for_overview(user: User | AnonymousUser) -> QuerySet[Project]:
+    return (
+        with_first_flag(projects_for(user))
+        .select_related("practice", "practice__commissioner", "practice__pcn", "lead_coach", "co_coach")
+        .prefetch_related(
+            Prefetch("team", queryset=TeamMember.objects.select_related("user")),
+            Prefetch("sections", queryset=WorkbookSection.objects.select_related("updated_by")),
+            "specific_aims",
+            Prefetch("step_changes", queryset=StepChange.objects.select_related("changed_by")),
+        )
+    )
+
+
+def projects_of_practice(user: User | AnonymousUser, practice_id: int) -> QuerySet[Project]:
+    return with_first_flag(projects_for(user).filter(practice_id=practice_id)).select_related("lead_coach")
