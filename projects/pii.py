@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterable
 
 _NHS_NUMBER = re.compile(r"(?<![\d])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d])")
-_DATE = r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}|\d{1,2}(?:st|nd|rd|th)? (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (?:19|20)\d{2})"
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
+_DATE = rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:19|20)?\d{{2}}|\d{{1,2}}(?:st|nd|rd|th)? {_MONTH} (?:19|20)\d{{2}})"
 _NAME = r"(?:(?:Mr|Mrs|Ms|Miss|Dr)\.? )?[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+"
 _DOB_WORDS = re.compile(rf"\b(?:DOB|D\.O\.B\.?|date of birth|born)\b\W{{0,3}}{_DATE}", re.IGNORECASE)
 _NAME_NEAR_DATE = re.compile(rf"{_NAME}\W{{1,25}}{_DATE}|{_DATE}\W{{1,25}}{_NAME}")
