@@ -20,5 +20,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "is_practice_member": roles.is_practice_member,
             "is_admin": roles.is_admin,
             "sees_directory": bool(roles.programme) or roles.is_admin,
+            "sees_projects": roles.holds(ProgrammeRoleKind.LEAD)
+            or roles.holds(ProgrammeRoleKind.COACH)
+            or roles.is_practice_member
+            or roles.is_admin,
         }
     }

@@ -13,6 +13,7 @@ from django.urls import reverse_lazy
 from practices.models import ProgrammeRoleKind
 from practices.permissions import roles_of
 from practices.selectors import commissioners_for, engagement_summary, practices_for
+from projects.selectors import caseload
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -43,5 +44,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "lead_commissioners": commissioners_for(request.user, ProgrammeRoleKind.LEAD),
         "summary": engagement_summary(request.user) if roles.programme else None,
         "my_practices": practices_for(request.user).filter(pk__in=list(roles.practices)).select_related("pcn"),
+        "caseload": caseload(request.user) if roles.holds(ProgrammeRoleKind.COACH) else [],
     }
     return render(request, "home.html", context)

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django_tables2 import RequestConfig
 
 from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
+from projects.selectors import projects_of_practice
 
 from .filters import PracticeFilter
 from .forms import EngagementForm, InviteStaffForm
@@ -42,6 +43,8 @@ def detail(request: AuthenticatedRequest, ods_code: str) -> HttpResponse:
             "practice": practice,
             "can_change_engagement": request.user.has_perm("practices.change_engagement", practice),
             "can_invite": request.user.has_perm("practices.invite_staff", practice),
+            "projects": projects_of_practice(request.user, practice.pk),
+            "can_start_project": request.user.has_perm("projects.start_project", practice),
         },
     )
 

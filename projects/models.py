@@ -34,7 +34,7 @@ class Step(models.TextChoices):
 
 
 # The method's order: a project moves forward one step at a time.
-STEP_ORDER = [Step.ORGANISE, Step.ASSESS, Step.DIAGNOSE, Step.TREAT, Step.FOLLOW_UP, Step.COMPLETED]
+STEP_ORDER: list[str] = [Step.ORGANISE, Step.ASSESS, Step.DIAGNOSE, Step.TREAT, Step.FOLLOW_UP, Step.COMPLETED]
 WORKBOOK_STEPS = [Step.ORGANISE, Step.ASSESS, Step.DIAGNOSE, Step.TREAT]
 
 

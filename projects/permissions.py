@@ -10,7 +10,7 @@ from __future__ import annotations
 import rules
 
 from microsystems.models import User
-from practices.models import ProgrammeRoleKind
+from practices.models import OdsStatus, Practice, ProgrammeRoleKind
 from practices.permissions import roles_of
 
 from .models import Project
@@ -37,6 +37,16 @@ def is_project_open(user: User, project: Project) -> bool:
     return project.is_active
 
 
+@rules.predicate
+def may_start_project_at(user: User, practice: Practice) -> bool:
+    """A lead at their commissioner's open practices; practice staff at their own."""
+    roles = roles_of(user)
+    return practice.ods_status == OdsStatus.ACTIVE and (
+        practice.commissioner_id in roles.commissioners_with(ProgrammeRoleKind.LEAD) or practice.pk in roles.practices
+    )
+
+
+rules.add_perm("projects.start_project", may_start_project_at)
 rules.add_perm("projects.edit_workbook", (is_practice_staff | is_project_coach) & is_project_open)
 rules.add_perm("projects.manage_team", (is_practice_staff | is_project_coach | is_lead_for_project) & is_project_open)
 rules.add_perm("projects.change_step", (is_project_coach | is_lead_for_project) & is_project_open)

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from microsystems.models import User
-from practices.models import ProgrammeRoleKind
+from practices.models import OdsStatus, Practice, ProgrammeRoleKind
 from practices.permissions import roles_of
 
 from .models import Project, StepChange, TeamMember, WorkbookSection
@@ -60,6 +60,26 @@ def project_for_overview(user: User | AnonymousUser) -> QuerySet[Project]:
             "specific_aims",
             Prefetch("step_changes", queryset=StepChange.objects.select_related("changed_by")),
         )
+    )
+
+
+def practices_to_start_projects(user: User | AnonymousUser) -> QuerySet[Practice]:
+    """Open practices where the user may start a project: a lead's commissioners' practices, staff their own."""
+    roles = roles_of(user)
+    leads = roles.commissioners_with(ProgrammeRoleKind.LEAD)
+    scope = Q(commissioner_id__in=leads) | Q(pk__in=list(roles.practices))
+    return Practice.objects.filter(scope, ods_status=OdsStatus.ACTIVE).order_by("name")
+
+
+def caseload(user: User | AnonymousUser) -> QuerySet[Project]:
+    """A coach's open projects, the ones they lead or co-coach."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    return (
+        Project.objects.filter(Q(lead_coach=user) | Q(co_coach=user))
+        .exclude(step__in=["completed", "withdrawn"])
+        .select_related("practice")
+        .order_by("practice__name", "title")
     )
 
 

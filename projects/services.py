@@ -412,7 +412,9 @@ def save_section(
         if warnings:
             raise PossiblePatientData(warnings)
     with transaction.atomic():
-        current = WorkbookSection.objects.select_for_update().select_related("updated_by").get(pk=section.pk)
+        current = (
+            WorkbookSection.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=section.pk)
+        )
         if current.version != base_version:
             raise SectionConflict(current)
         current.data = cleaned

@@ -1,43 +1,278 @@
-"""Being written: placeholder views that answer 404 until their helper replaces this file."""
+"""Project pages: the list, starting a project, its overview, details, coaches, steps and specific aims."""
 
-from django.http import Http404
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
+
+from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
+from practices.selectors import pcn_choices_for
+from practices.tables import table_links
+
+from .filters import ProjectFilter, coach_choices
+from .forms import (
+    AimForm,
+    CoachesForm,
+    NewProjectForm,
+    ProjectForm,
+    StepForm,
+    WithdrawForm,
+)
+from .models import Project, SpecificAim, Step
+from .selectors import practices_to_start_projects, project_for_overview, projects_for
+from .selectors import project_list as project_rows
+from .services import (
+    ProjectError,
+    add_specific_aim,
+    assign_coaches,
+    create_project,
+    missing_to_leave,
+    move_to_next_step,
+    remove_specific_aim,
+    step_progress,
+    update_project,
+    update_specific_aim,
+    withdraw_project,
+)
+from .tables import ProjectTable, with_step_rank
+from .workbook import sections_for
+
+WORKBOOK_PAGES = (Step.ASSESS, Step.DIAGNOSE)
 
 
-def project_list(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+def posted(request: AuthenticatedRequest) -> QueryDict | None:
+    """The submitted data on a POST (even an empty one), or None to show a blank form."""
+    return request.POST if request.method == "POST" else None
 
 
-def create(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+def apply_error(form: forms.Form, error: ProjectError) -> None:
+    """Show a service's refusal at the field it names, or at the top of the form."""
+    form.add_error(error.field if error.field in form.fields else None, str(error))
 
 
-def overview(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+def get_project(request: AuthenticatedRequest, pk: int, *, needs: str = "") -> Project:
+    """The project through the user's scope (404 outside it), checked against ``needs`` if given."""
+    project = get_in_scope_or_404(projects_for(request.user).select_related("practice"), request, pk=pk)
+    if needs and not request.user.has_perm(needs, project):
+        raise deny(request, needs)
+    return project
 
 
-def edit(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+@login_required
+def project_list(request: AuthenticatedRequest) -> HttpResponse:
+    scope = with_step_rank(project_rows(request.user))
+    project_filter = ProjectFilter(
+        request.GET, queryset=scope, pcns=pcn_choices_for(request.user), coaches=coach_choices(scope)
+    )
+    table = ProjectTable(project_filter.qs)
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    context = {
+        "filter": project_filter,
+        "table": table,
+        "links": table_links(table, request.GET),
+        "select_fields": project_filter.select_fields(),
+        "filtered": any(request.GET.get(name) for name in project_filter.filters),
+        "can_start": practices_to_start_projects(request.user).exists(),
+    }
+    return render(request, "projects/list.html", context)
 
 
-def coaches(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+@login_required
+def create(request: AuthenticatedRequest) -> HttpResponse:
+    practices = practices_to_start_projects(request.user)
+    chosen = request.GET.get("practice", "")
+    if not (practices.filter(ods_code=chosen) if chosen else practices).exists():
+        raise deny(request, "projects.create")
+    form = NewProjectForm(posted(request), practices=practices, initial={"practice": chosen})
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = create_project(practice=form.cleaned_data["practice"], details=form.details(), by=request.user)
+        except ProjectError as e:
+            apply_error(form, e)
+        else:
+            messages.success(request, f"Project started at {project.practice.name}. Next, build the team.")
+            return redirect(project)
+    return render(request, "projects/project_form.html", {"form": form, "project": None})
 
 
-def change_step(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+def _workbook_progress(project: Project) -> list[dict[str, Any]]:
+    """The workbook's sections for each step that has a page, with which are marked complete."""
+    complete = {s.key for s in project.sections.all() if s.complete}
+    rows = []
+    for step in WORKBOOK_PAGES:
+        keys = [s.key for s in sections_for(step)]
+        sections = [{"title": s.title, "complete": s.key in complete} for s in sections_for(step)]
+        rows.append({"step": step, "label": step.label, "sections": sections, "done": len(complete.intersection(keys))})
+    return rows
 
 
-def withdraw(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+def _progress(project: Project) -> list[dict[str, Any]]:
+    """The steps with where the project is; a withdrawn project shows the step it stopped at."""
+    if project.step != Step.WITHDRAWN:
+        return step_progress(project)
+    stopped_at = next((c.from_step for c in project.step_changes.all() if c.to_step == Step.WITHDRAWN), Step.ORGANISE)
+    rows = step_progress(Project(step=stopped_at))
+    return [row | {"state": "withdrawn"} if row["state"] == "current" else row for row in rows]
 
 
-def aims(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+@login_required
+def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = get_in_scope_or_404(project_for_overview(request.user), request, pk=pk)
+    progress = _progress(project)
+    context = {
+        "project": project,
+        "team": project.team.all(),
+        "champion": next((m for m in project.team.all() if m.is_champion), None),
+        "progress": progress,
+        "steps_done": sum(p["state"] == "done" for p in progress),
+        "missing": missing_to_leave(project) if project.is_active else [],
+        "next_step": Step(project.next_step).label if project.next_step else "",
+        "workbook": _workbook_progress(project),
+        "step_changes": project.step_changes.all(),
+        "aims": project.specific_aims.all(),
+        "can": _abilities(request, project),
+    }
+    return render(request, "projects/overview.html", context)
 
 
-def edit_aim(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+def _abilities(request: AuthenticatedRequest, project: Project) -> dict[str, bool]:
+    return {
+        name: request.user.has_perm(f"projects.{name}", project)
+        for name in ("edit_project", "assign_coach", "change_step", "manage_team", "edit_workbook")
+    }
 
 
-def remove_aim(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-    raise Http404
+@login_required
+def edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = get_project(request, pk, needs="projects.edit_project")
+    form = ProjectForm(posted(request), initial=ProjectForm.initial_for(project))
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_project(project=project, details=form.details(), by=request.user)
+        except ProjectError as e:
+            apply_error(form, e)
+        else:
+            messages.success(request, "Project details saved.")
+            return redirect(project)
+    return render(request, "projects/project_form.html", {"form": form, "project": project})
+
+
+@login_required
+def coaches(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = get_project(request, pk, needs="projects.assign_coach")
+    initial = {"lead_coach": project.lead_coach_id, "co_coach": project.co_coach_id}
+    form = CoachesForm(posted(request), initial=initial, project=project)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assign_coaches(project=project, by=request.user, **form.cleaned_data)
+        except ProjectError as e:
+            apply_error(form, e)
+        else:
+            messages.success(request, "Coaches saved.")
+            return redirect(project)
+    return render(request, "projects/coaches.html", {"form": form, "project": project})
+
+
+@login_required
+def change_step(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = get_in_scope_or_404(project_for_overview(request.user), request, pk=pk)
+    if not request.user.has_perm("projects.change_step", project):
+        raise deny(request, "projects.change_step")
+    may_override = request.user.has_perm("projects.override_guard", project)
+    form = StepForm(posted(request), may_override=may_override)
+    if request.method == "POST" and form.is_valid():
+        try:
+            move_to_next_step(
+                project=project,
+                by=request.user,
+                override_reason=form.cleaned_data.get("override_reason", ""),
+                may_override=may_override,
+            )
+        except ProjectError as e:
+            apply_error(form, e)
+        else:
+            messages.success(request, f"{project.title} moved to {project.get_step_display()}.")
+            return redirect(project)
+    context = {
+        "project": project,
+        "form": form,
+        "missing": missing_to_leave(project),
+        "next_step": Step(project.next_step).label if project.next_step else None,
+        "may_override": may_override,
+    }
+    return render(request, "projects/step.html", context)
+
+
+@login_required
+def withdraw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = get_project(request, pk, needs="projects.change_step")
+    form = WithdrawForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            withdraw_project(project=project, by=request.user, **form.cleaned_data)
+        except ProjectError as e:
+            apply_error(form, e)
+        else:
+            messages.success(request, f"{project.title} was withdrawn.")
+            return redirect(project)
+    return render(request, "projects/withdraw.html", {"form": form, "project": project})
+
+
+# Specific aims
+
+
+@login_required
+def aims(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    project = get_project(request, pk)
+    can_edit = request.user.has_perm("projects.edit_workbook", project)
+    if request.method == "POST" and not can_edit:
+        raise deny(request, "projects.edit_workbook")
+    form = AimForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            add_specific_aim(project=project, details=form.details(), by=request.user)
+        except ProjectError as e:
+            apply_error(form, e)
+        else:
+            messages.success(request, "Specific aim added.")
+            return redirect("projects:aims", pk=project.pk)
+    context = {"project": project, "aims": project.specific_aims.all(), "form": form, "can_edit": can_edit}
+    return render(request, "projects/aims.html", context)
+
+
+def _get_aim(request: AuthenticatedRequest, project: Project, aim_id: int) -> SpecificAim:
+    return get_in_scope_or_404(project.specific_aims.select_related("project"), request, pk=aim_id)
+
+
+@login_required
+def edit_aim(request: AuthenticatedRequest, pk: int, aim_id: int) -> HttpResponse:
+    project = get_project(request, pk, needs="projects.edit_workbook")
+    aim = _get_aim(request, project, aim_id)
+    initial = {name: getattr(aim, name) for name in AimForm.base_fields}
+    form = AimForm(posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_specific_aim(aim=aim, details=form.details(), by=request.user)
+        except ProjectError as e:
+            apply_error(form, e)
+        else:
+            messages.success(request, "Specific aim saved.")
+            return redirect("projects:aims", pk=project.pk)
+    return render(request, "projects/aim_form.html", {"form": form, "project": project, "aim": aim})
+
+
+@login_required
+@require_POST
+def remove_aim(request: AuthenticatedRequest, pk: int, aim_id: int) -> HttpResponse:
+    project = get_project(request, pk, needs="projects.edit_workbook")
+    aim = _get_aim(request, project, aim_id)
+    remove_specific_aim(aim=aim, by=request.user)
+    messages.success(request, f"Specific aim removed: {aim.measure}.")
+    return redirect("projects:aims", pk=project.pk)

@@ -1,0 +1,73 @@
+"""The project list's filters: step, category, PCN and coach, with selects drawn in Python."""
+
+from __future__ import annotations
+
+from html import escape
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.forms import BoundField
+from django.utils.safestring import SafeString, mark_safe
+
+from microsystems.models import User
+
+from .models import Project, Step, Typology
+
+
+def coach_choices(projects: QuerySet[Project]) -> list[tuple[int, str]]:
+    """The coaches of the projects a user may see, as (id, name): one query."""
+    ids = projects.order_by().values("pk")
+    coaches = User.objects.filter(Q(projects_led__in=ids) | Q(projects_co_coached__in=ids)).distinct()
+    return [
+        (pk, name or email) for pk, name, email in coaches.order_by("full_name").values_list("pk", "full_name", "email")
+    ]
+
+
+class ProjectFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Title or practice")
+    step = django_filters.ChoiceFilter(choices=Step.choices, empty_label="Any step")
+    typology = django_filters.ChoiceFilter(choices=Typology.choices, empty_label="Any category", label="Category")
+    pcn = django_filters.ChoiceFilter(field_name="practice__pcn_id", label="PCN", empty_label="All PCNs")
+    coach = django_filters.ChoiceFilter(method="coached_by", label="Coach", empty_label="Any coach")
+
+    SELECTS = ("step", "typology", "pcn", "coach")
+
+    class Meta:
+        model = Project
+        fields = ["q", "step", "typology", "pcn", "coach"]
+
+    def __init__(
+        self,
+        *args: object,
+        pcns: list[tuple[int, str]] | None = None,
+        coaches: list[tuple[int, str]] | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.filters["pcn"].extra["choices"] = pcns or []
+        self.filters["coach"].extra["choices"] = coaches or []
+
+    def select_fields(self) -> list[tuple[str, BoundField, SafeString]]:
+        """Each select's name, bound field and options as HTML: a template per option costs too much."""
+        rows = []
+        for name in self.SELECTS:
+            bound = self.form[name]
+            current = str(bound.value() or "")
+            options = "".join(
+                f'<option value="{escape(str(value))}"{" selected" if str(value) == current else ""}>'
+                f"{escape(str(label))}</option>"
+                for value, label in bound.field.choices
+            )
+            rows.append((name, bound, mark_safe(options)))  # noqa: S308  (every value and label is escaped)
+        return rows
+
+    def search(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value) | Q(practice__name__icontains=value) | Q(practice__ods_code__iexact=value)
+        )
+
+    def coached_by(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
+        return queryset.filter(Q(lead_coach_id=value) | Q(co_coach_id=value))
