@@ -14,6 +14,7 @@ from pathlib import Path
 from django.db import transaction
 
 from microsystems.models import User
+from projects.demo import seed_projects
 
 from .models import (
     Cohort,
@@ -167,7 +168,7 @@ def _practice_staff(commissioner: Commissioner, slug: str) -> list[DemoLogin]:
     for n, practice in enumerate(engaged[:6]):
         for role, title in STAFF:
             email = f"{role.replace('_', '')}.{practice.ods_code.lower()}@{DOMAIN}"
-            first = ["Alex", "Jordan", "Sam", "Chris"][n % 4]
+            first = ["Alex", "Jordan", "Sam", "Chris", "Priya", "Femi", "Grace"][(n + len(title)) % 7]
             name = f"{'Dr ' if role == StaffRole.GP else ''}{first} {SURNAMES[(n + len(title)) % len(SURNAMES)]}"
             user = _user(email, name)
             PracticeMembership.objects.get_or_create(user=user, practice=practice, defaults={"role": role})
@@ -189,6 +190,7 @@ def seed_demo() -> list[DemoLogin]:
             _adopt(commissioner, lead)
             logins += people + _practice_staff(commissioner, slug)
         admin = _user(f"admin@{DOMAIN}", "Site Admin", is_staff=True)
+        seed_projects()
         logins.append(DemoLogin(admin.email, DEMO_PASSWORD, "admin", "99J", None))
     return logins
 

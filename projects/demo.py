@@ -690,8 +690,8 @@ def _build_team(project: Project, topic: Topic, people: People, *, manager: User
     champion = members.get(topic.champion) or members.get(StaffRole.PRACTICE_MANAGER) or rep
     make_champion(member=champion, by=manager)
     rotation = [champion, *[m for m in members.values() if m != champion], rep]
-    for member, role in zip(rotation, [r for r in MeetingRole if r], strict=False):
-        assign_meeting_role(member=member, role=role, by=manager)
+    for member, meeting_role in zip(rotation, [r for r in MeetingRole if r], strict=False):
+        assign_meeting_role(member=member, role=meeting_role, by=manager)
 
 
 def workbook_data(topic: Topic, practice_name: str) -> dict[str, dict[str, Any]]:

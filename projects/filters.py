@@ -10,14 +10,25 @@ from django.forms import BoundField
 from django.utils.safestring import SafeString, mark_safe
 
 from microsystems.models import User
+from practices.models import ProgrammeRoleKind
+from practices.permissions import roles_of
 
 from .models import Project, Step, Typology
 
 
-def coach_choices(projects: QuerySet[Project]) -> list[tuple[int, str]]:
-    """The coaches of the projects a user may see, as (id, name): one query."""
-    ids = projects.order_by().values("pk")
-    coaches = User.objects.filter(Q(projects_led__in=ids) | Q(projects_co_coached__in=ids)).distinct()
+def coach_choices(user: User, projects: QuerySet[Project]) -> list[tuple[int, str]]:
+    """The coaches to filter by, as (id, name), in one query: the coaches of the user's commissioners,
+    or for practice staff the coaches of the projects they can see."""
+    commissioners = roles_of(user).commissioners_with(*ProgrammeRoleKind.values)
+    if commissioners:
+        coaches = User.objects.filter(
+            programme_roles__role=ProgrammeRoleKind.COACH, programme_roles__commissioner_id__in=commissioners
+        ).distinct()
+    else:
+        projects = projects.order_by()
+        coaches = User.objects.filter(
+            Q(pk__in=projects.values("lead_coach_id")) | Q(pk__in=projects.values("co_coach_id"))
+        )
     return [
         (pk, name or email) for pk, name, email in coaches.order_by("full_name").values_list("pk", "full_name", "email")
     ]

@@ -17,7 +17,8 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -371,7 +372,7 @@ def render_pdf(template: str, context: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def _respond(request: AuthenticatedRequest, template: str, context: dict[str, Any], filename: str) -> HttpResponse:
+def _respond(request: AuthenticatedRequest, template: str, context: dict[str, Any], filename: str) -> HttpResponseBase:
     if request.GET.get("format") == "pdf":
         pdf = render_pdf(template, context)
         return FileResponse(
@@ -381,17 +382,17 @@ def _respond(request: AuthenticatedRequest, template: str, context: dict[str, An
 
 
 @login_required
-def blank_workbook(request: AuthenticatedRequest) -> HttpResponse:
+def blank_workbook(request: AuthenticatedRequest) -> HttpResponseBase:
     return _respond(request, "projects/print/blank_workbook.html", blank_context(), "microsystems-workbook-blank")
 
 
 @login_required
-def example_workbook(request: AuthenticatedRequest) -> HttpResponse:
+def example_workbook(request: AuthenticatedRequest) -> HttpResponseBase:
     return _respond(request, "projects/print/example_workbook.html", example_context(), "microsystems-workbook-example")
 
 
 @login_required
-def project_workbook(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+def project_workbook(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     project = get_in_scope_or_404(printable_projects(request.user), request, pk=pk)
     filename = f"workbook-{project.practice.ods_code}-{slugify(project.title)[:60] or project.pk}"
     return _respond(request, "projects/print/project_workbook.html", project_context(project), filename)

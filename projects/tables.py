@@ -26,7 +26,7 @@ class ProjectTable(tables.Table):
     typology = tables.Column(verbose_name="Category")
     champion = tables.Column(verbose_name="Champion", empty_values=(), orderable=False)
     coaches = tables.Column(verbose_name="Coaches", empty_values=(), order_by=("lead_coach__full_name",))
-    is_first = tables.Column(verbose_name="First project")
+    is_first = tables.Column(verbose_name="First project", orderable=False, empty_values=())
     starts_on = tables.Column(verbose_name="Started")
 
     class Meta:

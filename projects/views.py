@@ -26,7 +26,7 @@ from .forms import (
     WithdrawForm,
 )
 from .models import Project, SpecificAim, Step
-from .selectors import practices_to_start_projects, project_for_overview, projects_for
+from .selectors import mark_first_projects, practices_to_start_projects, project_for_overview, projects_for
 from .selectors import project_list as project_rows
 from .services import (
     ProjectError,
@@ -67,9 +67,11 @@ def get_project(request: AuthenticatedRequest, pk: int, *, needs: str = "") -> P
 
 @login_required
 def project_list(request: AuthenticatedRequest) -> HttpResponse:
-    scope = with_step_rank(project_rows(request.user))
+    scope = project_rows(request.user)
+    if request.GET.get("sort", "").lstrip("-") == "step":
+        scope = with_step_rank(scope)  # the method's order: only worked out when asked for
     project_filter = ProjectFilter(
-        request.GET, queryset=scope, pcns=pcn_choices_for(request.user), coaches=coach_choices(scope)
+        request.GET, queryset=scope, pcns=pcn_choices_for(request.user), coaches=coach_choices(request.user, scope)
     )
     table = ProjectTable(project_filter.qs)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
@@ -77,6 +79,7 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
         "filter": project_filter,
         "table": table,
         "links": table_links(table, request.GET),
+        "rows": mark_first_projects(list(table.page.object_list.data)) if table.paginator.count else [],
         "select_fields": project_filter.select_fields(),
         "filtered": any(request.GET.get(name) for name in project_filter.filters),
         "can_start": practices_to_start_projects(request.user).exists(),

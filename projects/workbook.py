@@ -15,6 +15,7 @@ from .models import Step
 TEXT, TEXTAREA, TABLE, FISHBONE = "text", "textarea", "table", "fishbone"
 TEXT_LIMIT, TEXTAREA_LIMIT, CELL_LIMIT = 200, 2000, 200
 MAX_ROWS, MAX_CATEGORIES, MAX_CAUSES = 40, 10, 20
+PROBLEM_LIMIT, HEADING_LIMIT = 300, 60  # the fishbone's problem statement and headings
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from .workbook import CELL_LIMIT, FISHBONE, MAX_CATEGORIES, MAX_CAUSES, MAX_ROWS, TABLE, Field, Section
+from .workbook import (
+    CELL_LIMIT,
+    FISHBONE,
+    HEADING_LIMIT,
+    MAX_CATEGORIES,
+    MAX_CAUSES,
+    MAX_ROWS,
+    PROBLEM_LIMIT,
+    TABLE,
+    Field,
+    Section,
+)
 
 
 def _error(message: str, field: str) -> Exception:
@@ -45,7 +56,7 @@ def _table(f: Field, value: Any) -> list[dict[str, str]]:
 def _fishbone(f: Field, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _error("The fishbone is not in the right shape.", f.name)
-    problem = _text(value.get("problem", ""), 300, "The problem statement", f.name)
+    problem = _text(value.get("problem", ""), PROBLEM_LIMIT, "The problem statement", f.name)
     categories = value.get("categories") or []
     if not isinstance(categories, list) or len(categories) > MAX_CATEGORIES:
         raise _error(f"The fishbone can have at most {MAX_CATEGORIES} headings.", f.name)
@@ -53,7 +64,7 @@ def _fishbone(f: Field, value: Any) -> dict[str, Any]:
     for category in categories:
         if not isinstance(category, dict):
             raise _error("A fishbone heading is not in the right shape.", f.name)
-        name = _text(category.get("name", ""), 60, "A heading", f.name).strip()
+        name = _text(category.get("name", ""), HEADING_LIMIT, "A heading", f.name).strip()
         if not name:
             raise _error("Every fishbone heading needs a name.", f.name)
         causes = category.get("causes") or []

@@ -22,7 +22,7 @@ from django.urls import path
 
 from microsystems import bench, urls
 from microsystems.management.commands import bench as bench_command
-from microsystems.management.commands.bench_build import PASSWORD, Scale, apportion
+from microsystems.management.commands.bench_build import BUILD_VERSION, PASSWORD, Scale, apportion
 from microsystems.tests.factories import UserFactory
 
 urlpatterns = [path("bench/bare/", bench.bare, name="bench_bare"), *urls.urlpatterns]
@@ -54,11 +54,20 @@ def test_builds_a_coherent_dataset(tiny: bench_command.Dataset) -> None:
     assert counts["users"] == counts["memberships"] + programme_users
     assert 60 <= counts["memberships"] <= 60 * 15
     assert 2 * 60 <= counts["engagement_changes"] <= 3 * 60
-    assert m["built"] == {"version": 1, "practices": 60, "seed": 2024}
+    assert m["built"] == {"version": BUILD_VERSION, "practices": 60, "seed": 2024}
     assert m["login"] == {"email": f"lead.{m['commissioner']['ods_code'].lower()}@bench.example", "password": PASSWORD}
     largest, smallest = m["samples"]["practice"]["largest"], m["samples"]["practice"]["smallest"]
     assert largest["staff"] >= smallest["staff"] >= 1
     assert tiny.sample("practice") == largest["key"]
+
+    assert counts["projects"] >= 6  # about three for each engaged practice
+    assert counts["workbook_sections"] == 10 * counts["projects"]
+    assert counts["team_members"] >= 3 * counts["projects"]
+    assert counts["step_changes"] >= counts["projects"] // 2
+    assert counts["specific_aims"] >= 1
+    biggest, smallest_team = m["samples"]["project"]["largest"], m["samples"]["project"]["smallest"]
+    assert biggest["team"] >= smallest_team["team"] >= 3
+    assert tiny.sample("project") == str(biggest["key"])
 
     kept = bench_command.manage(tiny.database_url, "bench_build", "--practices=60", "--keep")
     assert "Kept the existing dataset" in kept
@@ -121,7 +130,10 @@ def _dataset(label: str, practices: int) -> bench_command.Dataset:
         "counts": {"practices": practices},
         "login": {"email": "lead@bench.example", "password": PASSWORD},
         "commissioner": {"ods_code": "QOP", "name": "NHS Greater Manchester ICB", "practices": practices // 15},
-        "samples": {"practice": {"largest": {"key": "A81001"}, "smallest": {"key": "A81002"}}},
+        "samples": {
+            "practice": {"largest": {"key": "A81001"}, "smallest": {"key": "A81002"}},
+            "project": {"largest": {"key": 41}, "smallest": {"key": 7}},
+        },
     }
     return bench_command.Dataset(label, practices, f"sqlite:///{label}", label, manifest)
 
@@ -138,13 +150,17 @@ def _measurement(dataset: bench_command.Dataset, page_ms: float, page_queries: l
 def test_summary_has_the_results_shape_and_flags_varying_queries() -> None:
     n = len(bench_command.PAGES)
     full = _measurement(_dataset("full", 6500), 10.0, [7] * n)
-    small = _measurement(_dataset("small", 650), 10.0, [7] * (n - 1) + [5])
+    detail = [page.name for page in bench_command.PAGES].index("Practice detail")
+    small = _measurement(_dataset("small", 650), 10.0, [5 if i == detail else 7 for i in range(n)])
 
     results = bench_command.summarise(full, small)
 
     assert set(results["bare"]) == {"p50_ms", "p95_ms"}
     assert [set(p) for p in results["pages"]] == [{"name", "url", "p50_ms", "p95_ms", "queries", "queries_small"}] * n
-    assert results["pages"][-1]["url"] == "/practices/A81001/"
+    assert results["pages"][detail]["url"] == "/practices/A81001/"
+    overview = next(p for p in results["pages"] if p["name"] == "Project overview")
+    assert overview["url"] == "/projects/41/"
+    assert results["checks"]["query_counts_seen"]["Workbook: Assess"]["url_small"] == "/projects/7/workbook/assess/"
     assert results["checks"]["query_counts_seen"]["Practice detail"]["url_small"] == "/practices/A81002/"
     assert results["checks"]["queries_constant"] is False
     assert results["checks"]["query_problems"] == [
@@ -153,7 +169,7 @@ def test_summary_has_the_results_shape_and_flags_varying_queries() -> None:
     assert results["checks"]["latency_within_target"] is True
     lines = bench_command.table(results)
     assert lines[0].split()[:2] == ["Page", "URL"]
-    assert "QUERIES VARY" in lines[-1]
+    assert "QUERIES VARY" in lines[2 + 1 + detail]
     json.dumps(results)
 
 

@@ -100,12 +100,26 @@ def _directory(query: str = "") -> Callable[[Dataset], str]:
     return lambda d: reverse("practices:directory") + query
 
 
+def _projects(query: str = "") -> Callable[[Dataset], str]:
+    return lambda d: reverse("projects:list") + query
+
+
+def _project(name: str, *args: str) -> Callable[[Dataset], str]:
+    """A page about the sample project: the biggest team in the full dataset, the smallest in the small one."""
+    return lambda d: reverse(f"projects:{name}", args=[d.sample("project"), *args])
+
+
 PAGES: list[Page] = [
     Page("Home", lambda d: reverse("home")),
     Page("Practice directory", _directory()),
     Page("Practice directory, filtered and sorted", _directory("?engagement=engaged&sort=-list_size")),
     Page("Practice directory, page 2 by PCN", _directory("?sort=pcn&page=2")),
     Page("Practice detail", lambda d: reverse("practices:detail", args=[d.sample("practice")])),
+    Page("Project list", _projects()),
+    Page("Project list, filtered", _projects("?step=treat")),
+    Page("Project overview", _project("overview")),
+    Page("Workbook: Assess", _project("workbook", "assess")),
+    Page("Workbook: Diagnose", _project("workbook", "diagnose")),
 ]
 
 

@@ -15,9 +15,14 @@ about 5.2 practices a PCN (1,250 PCNs for 6,500 practices); list sizes drawn aro
 9,500 patients; staff in proportion to list size (about 4 a practice, one to fifteen),
 a few still only invited; an engagement mix with two or three history rows a practice;
 and a programme lead, a coach and a finance user for each commissioner, plus one staff
-admin. Fewer than 420 practices means fewer commissioners (one per ten practices), so
-tiny test datasets stay coherent. The same ``--practices`` and ``--seed`` give the same
-data. Every account's password is ``PASSWORD``.
+admin. Each engaged practice with three staff or more has two to four projects (one
+withdrawn project for a practice that withdrew), spread over the years and so over every
+step, on the demo's topics: a team of about five with a champion (and mostly a patient
+representative), the workbook filled for the steps passed, specific aims from Treat on,
+and the step changes that got it there. Fewer than 420 practices means fewer
+commissioners (one per ten practices), so tiny test datasets stay coherent. The same
+``--practices`` and ``--seed`` give the same data. Every account's password is
+``PASSWORD``.
 
 Later issues add their data as another function in ``STEPS`` (each takes the ``Build``
 and adds rows with ``bulk_create``), and, when one of their pages is about a single
@@ -41,7 +46,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count
 
 from microsystems.models import AuditEntry, User
@@ -60,8 +65,20 @@ from practices.models import (
     ProgrammeRoleKind,
     StaffRole,
 )
+from projects.demo import TOPICS, Topic, workbook_data
+from projects.models import (
+    MeetingRole,
+    MemberKind,
+    Project,
+    SpecificAim,
+    Step,
+    StepChange,
+    TeamMember,
+    WorkbookSection,
+)
+from projects.workbook import SECTIONS, sections_for
 
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 PASSWORD = "bench-password-not-a-secret"
 MARKER_ACTION = "bench.dataset_built"
 NATIONAL_PRACTICES = 6500
@@ -216,6 +233,8 @@ class Build:
     leads: dict[int, User] = field(default_factory=dict)
     pcns: list[Pcn] = field(default_factory=list)
     practices: list[Practice] = field(default_factory=list)
+    coaches: dict[int, User] = field(default_factory=dict)  # commissioner id → its coach
+    staff: dict[int, list[tuple[User, str]]] = field(default_factory=dict)  # practice id → (user, staff role)
     emails: Iterator[int] = field(default_factory=lambda: count(1))
 
     @property
@@ -267,6 +286,8 @@ def build_programme(b: Build) -> None:
             roles.append(ProgrammeRole(user=user, commissioner=commissioner, role=kind))
             if kind == ProgrammeRoleKind.LEAD:
                 b.leads[commissioner.pk] = user
+            elif kind == ProgrammeRoleKind.COACH:
+                b.coaches[commissioner.pk] = user
     _insert(ProgrammeRole, roles)
 
 
@@ -448,9 +469,241 @@ def build_staff(b: Build) -> None:
         for user, (practice, role, inviter) in zip(users, plan, strict=True)
     ]
     _insert(PracticeMembership, memberships)
+    for user, (practice, staff_role, _) in zip(users, plan, strict=True):
+        b.staff.setdefault(practice.pk, []).append((user, staff_role))
 
 
-STEPS: list[Callable[[Build], None]] = [build_programme, build_practices, build_staff]
+# Projects ----------------------------------------------------------------------------------
+
+# When, in weeks after its start, a project reaches each step: older projects have got further.
+REACH_WEEKS = ((Step.ASSESS, 2), (Step.DIAGNOSE, 5), (Step.TREAT, 8), (Step.FOLLOW_UP, 13), (Step.COMPLETED, 65))
+CLINICAL_ROLES = {StaffRole.GP, StaffRole.NURSE, StaffRole.HEALTHCARE_ASSISTANT}
+TEAM_ROLES: dict[str, str] = {
+    StaffRole.GP: "GP partner",
+    StaffRole.PRACTICE_MANAGER: "Practice manager",
+    StaffRole.NURSE: "Practice nurse",
+    StaffRole.HEALTHCARE_ASSISTANT: "Healthcare assistant",
+    StaffRole.RECEPTIONIST: "Receptionist",
+    StaffRole.CARE_COORDINATOR: "Care co-ordinator",
+    StaffRole.OTHER: "Administrator",
+}
+EXTRA_AIMS = (
+    ("Team members at each weekly meeting", "3", "5"),
+    ("Complaints about this, a month", "6", "2"),
+    ("Staff who say the change made their work easier", "no survey yet", "80%"),
+)
+WITHDRAWAL_REASONS = (
+    "The GP partners could not release time for weekly meetings.",
+    "The champion left the practice and nobody took the project on.",
+    "A CQC inspection took priority; the team may come back to it.",
+)
+NO_REP_REASON = "The patient participation group has nobody free in the daytime; the team asks it for views instead."
+MEETING_ROLES = [r for r in MeetingRole if r]
+MIN_STAFF_FOR_PROJECTS = 3
+
+
+@dataclass
+class PlannedProject:
+    """A project (not yet saved) and what goes with it once it has a key."""
+
+    project: Project
+    topic: Topic
+    path: list[tuple[str, str, datetime]]  # (from step, to step, when), oldest first
+    team: list[tuple[User, str]]  # staff on the team, champion first
+    has_champion: bool
+    has_patient_rep: bool
+
+
+def _moment(b: Build, day: date) -> datetime:
+    moment = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=b.rng.randint(9, 16))
+    return min(moment, b.now)
+
+
+def _plan_project(b: Build, practice: Practice, topic: Topic, starts_on: date, withdraw: bool) -> PlannedProject:
+    rng = b.rng
+    age_weeks = (b.today - starts_on).days / 7
+    steps, path = [str(Step.ORGANISE)], []
+    for step, weeks in REACH_WEEKS:
+        if weeks <= age_weeks:
+            path.append((steps[-1], str(step), _moment(b, starts_on + timedelta(weeks=weeks))))
+            steps.append(str(step))
+    withdrawn_on, reason = None, ""
+    if withdraw:
+        active = [s for s in steps if s not in (Step.FOLLOW_UP, Step.COMPLETED)]
+        k = rng.randrange(len(active))
+        path = path[:k]
+        since = path[-1][2].date() if path else starts_on
+        withdrawn_on = min(b.today, since + timedelta(days=rng.randint(7, 20)))
+        reason = rng.choice(WITHDRAWAL_REASONS)
+        path.append((active[k], str(Step.WITHDRAWN), _moment(b, withdrawn_on)))
+    current = path[-1][1] if path else str(Step.ORGANISE)
+    started = _moment(b, starts_on)
+
+    staff = b.staff.get(practice.pk, [])
+    team = rng.sample(staff, min(len(staff), rng.randint(MIN_STAFF_FOR_PROJECTS, 6)))
+    team.sort(key=lambda member: member[1] == StaffRole.GP)  # the champion is rarely the GP
+    has_patient_rep = rng.random() < 0.85
+    project = Project(
+        practice=practice,
+        title=topic.title,
+        scope=topic.scope,
+        starts_on=starts_on,
+        planned_end_on=Project.default_end(starts_on),
+        typology=topic.typology,
+        process_subtheme=topic.subtheme,
+        secondary_typology=topic.secondary,
+        needs_ongoing_resources=bool(topic.ongoing_resources),
+        ongoing_resources=topic.ongoing_resources,
+        crosses_boundaries=bool(topic.other_organisations),
+        other_organisations=topic.other_organisations,
+        senior_sponsor=topic.senior_sponsor,
+        step=current,
+        step_changed_at=path[-1][2] if path else started,
+        withdrawn_on=withdrawn_on,
+        withdrawal_reason=reason,
+        no_patient_rep_reason="" if has_patient_rep else NO_REP_REASON,
+        lead_coach=b.coaches.get(practice.commissioner_id),
+        created_by=b.leads[practice.commissioner_id],
+        created_at=started,
+    )
+    has_champion = bool(team) and not (current == Step.ORGANISE and rng.random() < 0.3)
+    return PlannedProject(project, topic, path, team, has_champion, has_patient_rep)
+
+
+def _team_rows(b: Build, planned: PlannedProject) -> list[TeamMember]:
+    project, added = planned.project, planned.project.created_at
+    rows = [
+        TeamMember(
+            project=project,
+            kind=MemberKind.STAFF,
+            user=user,
+            team_role=TEAM_ROLES.get(role, "Practice staff"),
+            is_clinical=role in CLINICAL_ROLES,
+            is_champion=planned.has_champion and i == 0,
+            meeting_role=MEETING_ROLES[i] if i < len(MEETING_ROLES) else "",
+            added_at=added,
+        )
+        for i, (user, role) in enumerate(planned.team)
+    ]
+    if planned.has_patient_rep:
+        rows.append(
+            TeamMember(
+                project=project,
+                kind=MemberKind.PATIENT,
+                name=b.person()[0],
+                contact="Through the patient participation group",
+                consent_to_be_listed=True,
+                team_role="Patient representative",
+                added_at=added,
+            )
+        )
+    if project.crosses_boundaries:
+        rows.append(
+            TeamMember(
+                project=project,
+                kind=MemberKind.PARTNER,
+                name=b.person()[0],
+                organisation="Community health services",
+                team_role="District nursing team leader",
+                is_clinical=True,
+                added_at=added,
+            )
+        )
+    return rows
+
+
+def _section_rows(b: Build, planned: PlannedProject, filled: dict[str, dict[str, Any]]) -> list[WorkbookSection]:
+    """Every section: written and complete for the steps passed, about half written in the current one."""
+    project = planned.project
+    left = {from_step: when for from_step, to_step, when in planned.path if to_step != Step.WITHDRAWN}
+    reached = {to_step: when for _, to_step, when in planned.path}
+    written: dict[str, datetime] = {}
+    for step in (Step.ASSESS, Step.DIAGNOSE):
+        keys = [s.key for s in sections_for(step)]
+        if step in left:
+            written |= dict.fromkeys(keys, left[step])
+        elif step in reached:
+            written |= dict.fromkeys(keys[: len(keys) // 2], reached[step])
+    editors: list[User | None] = [user for user, _ in planned.team] or [None]
+    rows = []
+    for section in SECTIONS:
+        when = written.get(section.key)
+        if when is None:
+            rows.append(WorkbookSection(project=project, key=section.key, data=section.empty()))
+            continue
+        data = filled[section.key]
+        if section.key == "purpose":
+            purpose = data["purpose"].replace("{practice}", project.practice.name)
+            data = {"purpose": purpose}
+        rows.append(
+            WorkbookSection(
+                project=project,
+                key=section.key,
+                data=data,
+                complete=True,
+                version=b.rng.randint(1, 4),
+                updated_at=when,
+                updated_by=b.rng.choice(editors),
+            )
+        )
+    return rows
+
+
+def _aim_rows(b: Build, planned: PlannedProject) -> list[SpecificAim]:
+    reached = {to_step: when for _, to_step, when in planned.path}
+    if Step.TREAT not in reached:
+        return []
+    project = planned.project
+    aims = list(planned.topic.specific_aims) + b.rng.sample(EXTRA_AIMS, b.rng.randint(0, 2))
+    created = min(b.now, reached[Step.TREAT] + timedelta(days=7))
+    return [
+        SpecificAim(
+            project=project,
+            measure=measure,
+            baseline=baseline,
+            target=target,
+            target_date=project.planned_end_on,
+            created_at=created,
+        )
+        for measure, baseline, target in aims
+    ]
+
+
+def build_projects(b: Build) -> None:
+    """Two to four projects for each engaged practice, one withdrawn for each that withdrew, with all they hold."""
+    rng, topics = b.rng, list(TOPICS.values())
+    planned: list[PlannedProject] = []
+    for practice in b.practices:
+        if practice.engagement not in (Engagement.ENGAGED, Engagement.WITHDREW):
+            continue
+        if len(b.staff.get(practice.pk, [])) < MIN_STAFF_FOR_PROJECTS:
+            continue  # too few staff for a team: the method needs at least three
+        withdrew = practice.engagement == Engagement.WITHDREW
+        starts_on = b.today - timedelta(days=rng.randint(3, 100))
+        for topic in rng.sample(topics, 1 if withdrew else rng.choice((2, 3, 3, 4))):
+            planned.append(_plan_project(b, practice, topic, starts_on, withdraw=withdrew or rng.random() < 0.06))
+            starts_on -= timedelta(days=rng.randint(100, 420))
+    _insert(Project, [p.project for p in planned])
+
+    filled = {key: workbook_data(topic, "{practice}") for key, topic in TOPICS.items()}
+    by_topic = {topic.title: filled[key] for key, topic in TOPICS.items()}
+    members, sections, aims, changes = [], [], [], []
+    for p in planned:
+        members += _team_rows(b, p)
+        sections += _section_rows(b, p, by_topic[p.topic.title])
+        aims += _aim_rows(b, p)
+        mover = p.project.lead_coach or p.project.created_by
+        changes += [
+            StepChange(project=p.project, changed_at=when, changed_by=mover, from_step=from_step, to_step=to_step)
+            for from_step, to_step, when in p.path
+        ]
+    _insert(TeamMember, members)
+    _insert(WorkbookSection, sections)
+    _insert(SpecificAim, aims)
+    _insert(StepChange, changes)
+
+
+STEPS: list[Callable[[Build], None]] = [build_programme, build_practices, build_staff, build_projects]
 
 
 def build(practices: int, seed: int = 2024, log: Callable[[str], None] = print) -> None:
@@ -468,6 +721,13 @@ def build(practices: int, seed: int = 2024, log: Callable[[str], None] = print) 
             summary=f"Benchmark dataset: {practices} practices",
             changes={"version": BUILD_VERSION, "practices": practices, "seed": seed},
         )
+    if connection.vendor == "postgresql":
+        # Planner statistics, as autovacuum would have gathered them on a live server: without them
+        # PostgreSQL plans for the empty tables it last saw (a sequential scan of every user, say).
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        log(f"  analyze: {time.monotonic() - started:.1f}s")
 
 
 def built_marker() -> dict[str, Any] | None:
@@ -497,7 +757,33 @@ def samples(commissioner: Commissioner | None) -> dict[str, dict[str, Any]]:
     def shape(row: dict[str, Any]) -> dict[str, Any]:
         return {"key": row["ods_code"], "staff": row["staff"], "history": row["history"]}
 
-    return {"practice": {"largest": shape(largest), "smallest": shape(smallest)}}
+    return {"practice": {"largest": shape(largest), "smallest": shape(smallest)}} | project_samples(commissioner)
+
+
+def project_samples(commissioner: Commissioner) -> dict[str, dict[str, Any]]:
+    """The project with the biggest team and the one with the smallest, among those with a filled workbook."""
+    projects = Project.objects.filter(practice__commissioner=commissioner)
+    past_diagnose = projects.filter(step__in=[Step.TREAT, Step.FOLLOW_UP, Step.COMPLETED])
+    rows = (past_diagnose if past_diagnose.exists() else projects).annotate(
+        team_size=Count("team", distinct=True),
+        aims=Count("specific_aims", distinct=True),
+        step_changes_count=Count("step_changes", distinct=True),
+    )
+    fields = ("pk", "team_size", "aims", "step_changes_count")
+    largest = rows.order_by("-team_size", "-aims", "-step_changes_count", "pk").values(*fields).first()
+    smallest = rows.order_by("team_size", "aims", "step_changes_count", "pk").values(*fields).first()
+    if largest is None or smallest is None:
+        return {}
+
+    def shape(row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "key": row["pk"],
+            "team": row["team_size"],
+            "aims": row["aims"],
+            "step_changes": row["step_changes_count"],
+        }
+
+    return {"project": {"largest": shape(largest), "smallest": shape(smallest)}}
 
 
 def describe() -> dict[str, Any]:
@@ -517,6 +803,11 @@ def describe() -> dict[str, Any]:
             "users": User.objects.count(),
             "memberships": PracticeMembership.objects.count(),
             "engagement_changes": EngagementChange.objects.count(),
+            "projects": Project.objects.count(),
+            "team_members": TeamMember.objects.count(),
+            "workbook_sections": WorkbookSection.objects.count(),
+            "specific_aims": SpecificAim.objects.count(),
+            "step_changes": StepChange.objects.count(),
         },
         "commissioner": (
             {"ods_code": commissioner.ods_code, "name": commissioner.name, "practices": commissioner.n}  # type: ignore[attr-defined]
