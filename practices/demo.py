@@ -81,6 +81,7 @@ STAFF = [
     (StaffRole.NURSE, "Nurse"),
     (StaffRole.RECEPTIONIST, "Reception"),
 ]
+FIRST_NAMES = ["Alex", "Jordan", "Sam", "Chris", "Priya", "Femi", "Grace", "Tom", "Aisha", "Ben", "Niamh", "Ravi", "Kate"]
 SURNAMES = ["Patel", "Okafor", "Hughes", "Khan", "Walsh", "Davies", "Nowak", "Evans", "Singh", "Murphy"]
 
 
@@ -166,10 +167,11 @@ def _practice_staff(commissioner: Commissioner, slug: str) -> list[DemoLogin]:
     logins = []
     engaged = Practice.objects.filter(commissioner=commissioner, engagement=Engagement.ENGAGED).order_by("ods_code")
     for n, practice in enumerate(engaged[:6]):
-        for role, title in STAFF:
+        for r, (role, _title) in enumerate(STAFF):
             email = f"{role.replace('_', '')}.{practice.ods_code.lower()}@{DOMAIN}"
-            first = ["Alex", "Jordan", "Sam", "Chris", "Priya", "Femi", "Grace"][(n + len(title)) % 7]
-            name = f"{'Dr ' if role == StaffRole.GP else ''}{first} {SURNAMES[(n + len(title)) % len(SURNAMES)]}"
+            person = n * len(STAFF) + r
+            first = FIRST_NAMES[person % len(FIRST_NAMES)]
+            name = f"{'Dr ' if role == StaffRole.GP else ''}{first} {SURNAMES[(person * 3) % len(SURNAMES)]}"
             user = _user(email, name)
             PracticeMembership.objects.get_or_create(user=user, practice=practice, defaults={"role": role})
             logins.append(DemoLogin(email, DEMO_PASSWORD, "practice", commissioner.ods_code, practice.ods_code))
