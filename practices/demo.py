@@ -81,7 +81,7 @@ STAFF = [
     (StaffRole.NURSE, "Nurse"),
     (StaffRole.RECEPTIONIST, "Reception"),
 ]
-FIRST_NAMES = ["Alex", "Jordan", "Sam", "Chris", "Priya", "Femi", "Grace", "Tom", "Aisha", "Ben", "Niamh", "Ravi", "Kate"]
+FIRST_NAMES = ["Alex", "Jordan", "Sam", "Chris", "Priya", "Femi", "Grace", "Tom", "Aisha", "Ben", "Niamh", "Ravi"]
 SURNAMES = ["Patel", "Okafor", "Hughes", "Khan", "Walsh", "Davies", "Nowak", "Evans", "Singh", "Murphy"]
 
 

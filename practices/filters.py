@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import django_filters
 from django.db.models import Q, QuerySet
-from django.forms import BoundField
-from django.utils.safestring import SafeString, mark_safe
+
+from microsystems.filtering import PlainSelectsMixin
 
 from .models import Cohort, Engagement, OdsStatus, Practice
 
 
-class PracticeFilter(django_filters.FilterSet):
+class PracticeFilter(PlainSelectsMixin, django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Name or ODS code")
     pcn = django_filters.ChoiceFilter(field_name="pcn_id", label="PCN", empty_label="All PCNs")
     engagement = django_filters.ChoiceFilter(choices=Engagement.choices, empty_label="Any engagement")
@@ -30,20 +28,6 @@ class PracticeFilter(django_filters.FilterSet):
         self.filters["pcn"].extra["choices"] = pcns or []
 
     SELECTS = ("pcn", "engagement", "cohort", "ods_status")
-
-    def select_fields(self) -> list[tuple[str, BoundField, SafeString]]:
-        """Each select's name, bound field and options as HTML: a template per option costs too much."""
-        rows = []
-        for name in self.SELECTS:
-            bound = self.form[name]
-            current = str(bound.value() or "")
-            options = "".join(
-                f'<option value="{escape(str(value))}"{" selected" if str(value) == current else ""}>'
-                f"{escape(str(label))}</option>"
-                for value, label in bound.field.choices
-            )
-            rows.append((name, bound, mark_safe(options)))  # noqa: S308  (every value and label is escaped)
-        return rows
 
     def search(self, queryset: QuerySet[Practice], name: str, value: str) -> QuerySet[Practice]:
         value = value.strip()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import django_filters
 from django.db.models import Q, QuerySet
-from django.forms import BoundField
-from django.utils.safestring import SafeString, mark_safe
 
+from microsystems.filtering import PlainSelectsMixin
 from microsystems.models import User
 from practices.models import ProgrammeRoleKind
 from practices.permissions import roles_of
@@ -34,7 +31,7 @@ def coach_choices(user: User, projects: QuerySet[Project]) -> list[tuple[int, st
     ]
 
 
-class ProjectFilter(django_filters.FilterSet):
+class ProjectFilter(PlainSelectsMixin, django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Title or practice")
     step = django_filters.ChoiceFilter(choices=Step.choices, empty_label="Any step")
     typology = django_filters.ChoiceFilter(choices=Typology.choices, empty_label="Any category", label="Category")
@@ -57,20 +54,6 @@ class ProjectFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.filters["pcn"].extra["choices"] = pcns or []
         self.filters["coach"].extra["choices"] = coaches or []
-
-    def select_fields(self) -> list[tuple[str, BoundField, SafeString]]:
-        """Each select's name, bound field and options as HTML: a template per option costs too much."""
-        rows = []
-        for name in self.SELECTS:
-            bound = self.form[name]
-            current = str(bound.value() or "")
-            options = "".join(
-                f'<option value="{escape(str(value))}"{" selected" if str(value) == current else ""}>'
-                f"{escape(str(label))}</option>"
-                for value, label in bound.field.choices
-            )
-            rows.append((name, bound, mark_safe(options)))  # noqa: S308  (every value and label is escaped)
-        return rows
 
     def search(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
         value = value.strip()
