@@ -42,6 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField("staff admin", default=False, help_text="Can sign in to the admin site.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped whenever the user's programme roles or practice memberships change, so roles
+    # remembered in their session (practices.permissions) are dropped on the next request.
+    roles_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 

@@ -1,22 +1,34 @@
 """Who may see or do what with practices: the one place these rules live.
 
 A user's roles are read once per request and kept on the user object, so checking a
-permission for every row of a page costs no queries.
+permission for every row of a page costs no queries. ``RolesInSessionMiddleware`` also
+remembers them in the session for up to ``SESSION_ROLES_TTL`` seconds, stamped with the
+user's ``roles_version``, which every change to a programme role or practice membership
+bumps (signals below): a changed role takes effect on the user's next request.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import rules
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Value
+from django.db.models import F, Value
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
 
 from microsystems.models import User
 
 from .models import Practice, PracticeMembership, ProgrammeRole, ProgrammeRoleKind, StaffRole
 
 _CACHE_ATTR = "_microsystems_roles"
+_FROM_SESSION_ATTR = "_microsystems_roles_from_session"
+SESSION_ROLES_KEY = "roles"
+SESSION_ROLES_TTL = 60
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,76 @@ def forget_roles(user: User) -> None:
     """Drop the cached roles after they change within one request or test."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
+    if hasattr(user, _FROM_SESSION_ATTR):
+        delattr(user, _FROM_SESSION_ATTR)
+
+
+@receiver(post_save, sender=ProgrammeRole)
+@receiver(post_delete, sender=ProgrammeRole)
+@receiver(post_save, sender=PracticeMembership)
+@receiver(post_delete, sender=PracticeMembership)
+def _roles_changed(sender: type, instance: ProgrammeRole | PracticeMembership, **kwargs: object) -> None:
+    """Invalidate the roles remembered in the user's sessions."""
+    User.objects.filter(pk=instance.user_id).update(roles_version=F("roles_version") + 1)
+
+
+def _roles_to_session(user: User, roles: Roles) -> dict[str, Any]:
+    return {
+        "user": user.pk,
+        "version": user.roles_version,
+        "at": int(time.time()),
+        "programme": [[c, sorted(held)] for c, held in roles.programme.items()],
+        "practices": [[p, role] for p, role in roles.practices.items()],
+    }
+
+
+def _roles_from_session(user: User, stored: object) -> Roles | None:
+    if not isinstance(stored, dict):
+        return None
+    try:
+        if (
+            stored["user"] != user.pk
+            or stored["version"] != user.roles_version
+            or not 0 <= time.time() - stored["at"] < SESSION_ROLES_TTL
+        ):
+            return None
+        return Roles(
+            programme={int(c): frozenset(held) for c, held in stored["programme"]},
+            practices={int(p): str(role) for p, role in stored["practices"]},
+            is_admin=user.is_staff,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class RolesInSessionMiddleware:
+    """Take the user's roles from the session when still current; remember fresh ones there.
+
+    Goes after ``AuthenticationMiddleware`` and before anything that asks for roles.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            roles = _roles_from_session(user, request.session.get(SESSION_ROLES_KEY))
+            if roles is not None:
+                setattr(user, _CACHE_ATTR, roles)
+                setattr(user, _FROM_SESSION_ATTR, roles)
+        response = self.get_response(request)
+        # Only roles read this request (and only if the user did not change, e.g. sign out).
+        user = request.user
+        fresh = getattr(user, _CACHE_ATTR, None)
+        if (
+            fresh is not None
+            and user.is_authenticated
+            and getattr(user, _FROM_SESSION_ATTR, None) is not fresh
+            and hasattr(request, "session")
+        ):
+            request.session[SESSION_ROLES_KEY] = _roles_to_session(user, fresh)
+        return response
 
 
 @rules.predicate

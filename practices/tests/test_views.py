@@ -288,3 +288,33 @@ def test_people_who_may_not_invite_get_a_404(client, programme, who):
     client.force_login(getattr(programme, who))
     assert invite(client, programme.practice).status_code == 404
     assert not User.objects.filter(email="jo.bloggs@nhs.example").exists()
+
+
+# Roles remembered in the session
+
+
+def test_roles_remembered_in_the_session_follow_a_change_on_the_next_request(client, programme):
+    from practices.models import ProgrammeRole, ProgrammeRoleKind
+    from practices.tests.factories import ProgrammeRoleFactory
+
+    client.force_login(programme.coach)
+    assert "Amherst Medical Practice" in directory(client).text
+    assert "roles" in client.session
+    with CaptureQueriesContext(connection) as remembered:
+        directory(client)
+    assert not any("practices_programmerole" in q["sql"] for q in remembered.captured_queries)
+
+    ProgrammeRoleFactory(user=programme.coach, commissioner=programme.other_commissioner, role=ProgrammeRoleKind.COACH)
+    assert "Crowborough Surgery" in directory(client).text
+
+    ProgrammeRole.objects.filter(user=programme.coach).delete()
+    assert "Amherst Medical Practice" not in directory(client).text
+
+
+def test_a_new_practice_membership_takes_effect_on_the_next_request(client, programme):
+    client.force_login(programme.nurse)
+    assert "Kingswood Surgery" not in directory(client).text
+    MembershipFactory(user=programme.nurse, practice=programme.sibling_practice, role=StaffRole.NURSE)
+    assert "Kingswood Surgery" in directory(client).text
+    PracticeMembership.objects.filter(user=programme.nurse, practice=programme.sibling_practice).delete()
+    assert "Kingswood Surgery" not in directory(client).text
