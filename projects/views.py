@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
@@ -41,7 +42,7 @@ from .services import (
     update_specific_aim,
     withdraw_project,
 )
-from .tables import ProjectTable, with_step_rank
+from .tables import ProjectTable, rows_html, with_step_rank
 from .workbook import sections_for
 
 WORKBOOK_PAGES = (Step.ASSESS, Step.DIAGNOSE)
@@ -75,11 +76,13 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
     )
     table = ProjectTable(project_filter.qs)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    rows = mark_first_projects(list(table.page.object_list.data)) if table.paginator.count else []
     context = {
         "filter": project_filter,
         "table": table,
         "links": table_links(table, request.GET),
-        "rows": mark_first_projects(list(table.page.object_list.data)) if table.paginator.count else [],
+        "rows": rows,
+        "rows_html": rows_html(rows, reverse("projects:list")),
         "select_fields": project_filter.select_fields(),
         "filtered": any(request.GET.get(name) for name in project_filter.filters),
         "can_start": practices_to_start_projects(request.user).exists(),
