@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import django_tables2 as tables
 from django.http import QueryDict
+from django.utils.formats import localize
+from django.utils.safestring import SafeString, mark_safe
 
-from .models import Practice
+from .models import Cohort, Engagement, Practice
 
 
 class PracticeTable(tables.Table):
@@ -56,3 +60,31 @@ def table_links(table: tables.Table, query: QueryDict) -> dict[str, object]:
         else "",
         "next": _with(query, **{table.prefixed_page_field: page.next_page_number()}) if page.has_next() else "",
     }
+
+
+def _or_dash(value: object) -> str:
+    """A cell's text, escaped, or a dash when empty (the template's ``|default:"—"``)."""
+    return escape(str(localize(value))) if value else "—"
+
+
+def rows_html(practices: list[Practice], directory_url: str) -> SafeString:
+    """The directory's body rows, drawn in Python: a template variable per cell costs too much."""
+    engagements = {value: escape(str(label)) for value, label in Engagement.choices}
+    cohorts = {value: escape(str(label)) for value, label in Cohort.choices}
+    rows = []
+    for p in practices:
+        pcn = p.pcn
+        ods_code = escape(p.ods_code)
+        rows.append(
+            "<tr>\n"
+            f'      <td><a href="{escape(directory_url)}{ods_code}/">{escape(p.name)}</a></td>\n'
+            f"      <td>{ods_code}</td>\n"
+            f"      <td>{_or_dash(pcn.name if pcn else None)}</td>\n"
+            f"      <td>{_or_dash(p.postcode)}</td>\n"
+            f"      <td>{_or_dash(p.list_size)}</td>\n"
+            f"      <td>{engagements.get(p.engagement) or escape(p.engagement_label)}</td>\n"
+            f"      <td>{cohorts.get(p.cohort) or escape(p.cohort_label)}</td>\n"
+            f"      <td>{escape(str(localize(p.staff_count)))}</td>\n"
+            "    </tr>"
+        )
+    return mark_safe("\n    ".join(rows))  # noqa: S308  (every value is escaped above)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django_tables2 import RequestConfig
 
 from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
@@ -15,7 +16,7 @@ from .filters import PracticeFilter
 from .forms import EngagementForm, InviteStaffForm
 from .selectors import pcn_choices_for, practice_directory, practice_for_detail, practices_for
 from .services import PracticeError, change_engagement, invite_staff
-from .tables import PracticeTable, table_links
+from .tables import PracticeTable, rows_html, table_links
 
 
 @login_required
@@ -28,6 +29,9 @@ def directory(request: AuthenticatedRequest) -> HttpResponse:
         "filter": practice_filter,
         "table": table,
         "links": table_links(table, request.GET),
+        "rows_html": rows_html(list(table.page.object_list.data), reverse("practices:directory"))
+        if table.paginator.count
+        else "",
         "select_fields": practice_filter.select_fields(),
     }
     return render(request, "practices/directory.html", context)
