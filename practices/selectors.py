@@ -45,7 +45,10 @@ def pcn_choices_for(user: User | AnonymousUser) -> list[tuple[int, str]]:
         scope = Pcn.objects.all()
     else:
         own = Q(commissioner_id__in=roles.commissioners_with(*ProgrammeRoleKind.values))
-        scope = Pcn.objects.filter(own | Q(practices__in=list(roles.practices))).distinct()
+        if roles.practices:
+            scope = Pcn.objects.filter(own | Q(practices__in=list(roles.practices))).distinct()
+        else:  # no join to practices, so no DISTINCT: a lead's list comes straight from the index
+            scope = Pcn.objects.filter(own)
     return list(scope.order_by("name").values_list("pk", "name"))
 
 
