@@ -81,7 +81,6 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
         "filter": project_filter,
         "table": table,
         "links": table_links(table, request.GET),
-        "rows": rows,
         "rows_html": rows_html(rows, reverse("projects:list")),
         "select_fields": project_filter.select_fields(),
         "filtered": any(request.GET.get(name) for name in project_filter.filters),
