@@ -74,6 +74,7 @@ def rows_html(practices: list[Practice], directory_url: str) -> SafeString:
     rows = []
     for p in practices:
         pcn = p.pcn
+        staff_count = p.staff_count  # type: ignore[attr-defined]  (annotated by practice_directory)
         ods_code = escape(p.ods_code)
         rows.append(
             "<tr>\n"
@@ -84,7 +85,7 @@ def rows_html(practices: list[Practice], directory_url: str) -> SafeString:
             f"      <td>{_or_dash(p.list_size)}</td>\n"
             f"      <td>{engagements.get(p.engagement) or escape(p.engagement_label)}</td>\n"
             f"      <td>{cohorts.get(p.cohort) or escape(p.cohort_label)}</td>\n"
-            f"      <td>{escape(str(localize(p.staff_count)))}</td>\n"
+            f"      <td>{escape(str(localize(staff_count)))}</td>\n"
             "    </tr>"
         )
     return mark_safe("\n    ".join(rows))  # noqa: S308  (every value is escaped above)
