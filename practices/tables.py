@@ -74,7 +74,8 @@ def rows_html(practices: list[Practice], directory_url: str) -> SafeString:
     rows = []
     for p in practices:
         pcn = p.pcn
-        staff_count = p.staff_count  # type: ignore[attr-defined]  (annotated by practice_directory)
+        # staff_count is annotated by practices.selectors.practice_directory.
+        staff_count = p.staff_count  # type: ignore[attr-defined]
         ods_code = escape(p.ods_code)
         rows.append(
             "<tr>\n"
