@@ -10,6 +10,7 @@ from django.urls import reverse
 from django_tables2 import RequestConfig
 
 from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
+from microsystems.forms import apply_error
 from projects.selectors import projects_of_practice
 
 from .filters import PracticeFilter
@@ -53,10 +54,6 @@ def detail(request: AuthenticatedRequest, ods_code: str) -> HttpResponse:
     )
 
 
-def _apply_errors(form: EngagementForm | InviteStaffForm, error: PracticeError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, str(error))
-
-
 @login_required
 def engagement(request: AuthenticatedRequest, ods_code: str) -> HttpResponse:
     practice = get_in_scope_or_404(practices_for(request.user), request, ods_code=ods_code)
@@ -67,7 +64,7 @@ def engagement(request: AuthenticatedRequest, ods_code: str) -> HttpResponse:
         try:
             change_engagement(practice=practice, by=request.user, **form.cleaned_data)
         except PracticeError as e:
-            _apply_errors(form, e)
+            apply_error(form, e)
         else:
             label = practice.get_engagement_display().lower()
             messages.success(request, f"Engagement for {practice.name} changed to {label}.")
@@ -85,7 +82,7 @@ def invite(request: AuthenticatedRequest, ods_code: str) -> HttpResponse:
         try:
             membership = invite_staff(practice=practice, by=request.user, **form.cleaned_data)
         except PracticeError as e:
-            _apply_errors(form, e)
+            apply_error(form, e)
         else:
             messages.success(request, f"Invitation sent to {membership.user.email}.")
             return redirect(practice)

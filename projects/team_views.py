@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
+from microsystems.forms import apply_error
 
 from .forms import MEMBER_FORMS, NoPatientRepForm, member_form
 from .models import MeetingRole, MemberKind, Project, Step, TeamMember
@@ -23,7 +24,7 @@ from .services import (
     remove_team_member,
     update_team_member,
 )
-from .views import apply_error, get_project, posted
+from .views import get_project, posted
 
 
 def _get_member(request: AuthenticatedRequest, project: Project, member_id: int) -> TeamMember:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
+from microsystems.forms import apply_error
 from practices.selectors import pcn_choices_for
 from practices.tables import table_links
 
@@ -51,11 +51,6 @@ WORKBOOK_PAGES = (Step.ASSESS, Step.DIAGNOSE)
 def posted(request: AuthenticatedRequest) -> QueryDict | None:
     """The submitted data on a POST (even an empty one), or None to show a blank form."""
     return request.POST if request.method == "POST" else None
-
-
-def apply_error(form: forms.Form, error: ProjectError) -> None:
-    """Show a service's refusal at the field it names, or at the top of the form."""
-    form.add_error(error.field if error.field in form.fields else None, str(error))
 
 
 def get_project(request: AuthenticatedRequest, pk: int, *, needs: str = "") -> Project:
