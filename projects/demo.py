@@ -8,10 +8,10 @@ representative, the workbook filled for the steps it has passed, specific aims o
 Treat, and the demo coaches as lead coach. Safe to run again: a project is found by its
 practice and title and never built twice.
 
-Two things the services cannot do yet are done directly, each said where it happens:
-the history is spread over the weeks since the project started (the services stamp
-everything "now"), and a project reaches Follow-up by a recorded step change, because
-completing a project from Treat arrives with PDSA cycles and measures.
+From Treat on, a project has change ideas, a ramp of PDSA cycles and measures with weekly
+data (``projects.demo_improvement``); a project past Treat was completed with its outcome.
+One thing the services cannot do is done directly: the history is spread over the weeks
+since the project started (the services stamp everything "now").
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from microsystems.audit import audit
 from microsystems.models import User
 from practices.models import Practice, PracticeMembership, ProgrammeRole, ProgrammeRoleKind, StaffRole
 
+from .demo_improvement import seed_improvement
 from .models import (
     STEP_ORDER,
     MeetingRole,
@@ -43,11 +43,13 @@ from .models import (
 from .services import (
     AimDetails,
     MemberDetails,
+    Outcome,
     ProjectDetails,
     add_specific_aim,
     add_team_member,
     assign_coaches,
     assign_meeting_role,
+    complete_project,
     create_project,
     make_champion,
     move_to_next_step,
@@ -643,10 +645,13 @@ def build_project(plan: Plan, practice: Practice, people: People, *, patient_rep
         _fill_workbook(project, topic, step, passed=step != last_step, by=manager)
         if step == Step.TREAT:
             _add_aims(project, topic, by=manager)
+            causes = [cause for texts in topic.causes.values() for cause in texts]
+            treat_from = starts_on + timedelta(weeks=WEEKS_TO_REACH[Step.TREAT])
+            seed_improvement(project, causes, treat_from=treat_from, by=manager, finished=step != last_step)
         if step == last_step:
             break
         if STEP_ORDER[STEP_ORDER.index(step) + 1] == Step.FOLLOW_UP:
-            _record_follow_up(project, by=lead_coach)
+            _complete(project, topic, starts_on, by=lead_coach)
         else:
             move_to_next_step(project=project, by=lead_coach)
     if plan.withdrawn_in:
@@ -740,13 +745,17 @@ def _add_aims(project: Project, topic: Topic, *, by: User) -> None:
         add_specific_aim(project=project, details=details, by=by)
 
 
-def _record_follow_up(project: Project, *, by: User) -> None:
-    """Treat → Follow-up, recorded directly: completing from Treat (PDSA cycles, measures) is not built yet."""
+def _complete(project: Project, topic: Topic, starts_on: date, *, by: User) -> None:
+    """Treat → Follow-up with the outcome a team would record: its aims met, its benefits in plain words."""
     project.refresh_from_db()
-    StepChange.objects.create(project=project, changed_by=by, from_step=Step.TREAT, to_step=Step.FOLLOW_UP)
-    audit(project, "project.step_changed", by=by, summary=f"{Step.TREAT} → {Step.FOLLOW_UP} (demo data)")
-    project.step, project.step_changed_at = Step.FOLLOW_UP, timezone.now()
-    project.save(update_fields=["step", "step_changed_at"])
+    aims = {aim.pk: True for aim in project.specific_aims.all()}
+    outcome = Outcome(
+        completed_on=min(timezone.localdate(), starts_on + timedelta(weeks=WEEKS_TO_REACH[Step.FOLLOW_UP])),
+        staff_benefits=f"Less chasing and fewer interruptions: {topic.theme.lower()} now has an owner every day.",
+        patient_benefits="Patients hear back sooner and ring the practice less to chase.",
+        aims_met=aims,
+    )
+    complete_project(project=project, outcome=outcome, by=by)
 
 
 def _at(day: date) -> datetime:

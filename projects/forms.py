@@ -17,7 +17,7 @@ from microsystems.models import User
 from practices.models import Practice, PracticeMembership, ProgrammeRoleKind
 
 from .models import PLANNED_WEEKS, MemberKind, ProcessSubtheme, Project, TeamMember, Typology
-from .services import AimDetails, MemberDetails, ProjectDetails
+from .services import AimDetails, MemberDetails, Outcome, ProjectDetails
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -188,6 +188,56 @@ class StepForm(_Form):
         super().__init__(*args, **kwargs)
         if not may_override:
             del self.fields["override_reason"]
+
+
+class CompletionForm(_Form):
+    """The outcome of a project as it leaves Treat, with one yes/no per specific aim."""
+
+    completed_on = _date("Date of completion", error_messages=_required("Enter the date the project completed."))
+    staff_benefits = forms.CharField(
+        max_length=2000,
+        label="Benefits for staff",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="For example, time saved, fewer interruptions, clearer roles.",
+        error_messages=_required("Say what the project changed for staff."),
+    )
+    patient_benefits = forms.CharField(
+        max_length=2000,
+        label="Benefits for patients",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="For example, quicker results, fewer wasted journeys. No patient-identifiable details.",
+        error_messages=_required("Say what the project changed for patients."),
+    )
+    confirm_not_patient_data = forms.BooleanField(
+        required=False, label="I have checked: this text does not identify a patient"
+    )
+    override_reason = forms.CharField(
+        max_length=1000,
+        required=False,
+        label="Why complete it before its cycles and measures are recorded",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The reason is kept in the project's history with what was missing.",
+    )
+
+    def __init__(self, *args: Any, aims: list[Any], may_override: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["completed_on"].initial = timezone.localdate()
+        self.aims = aims
+        for aim in aims:
+            self.fields[f"aim_{aim.pk}"] = _yes_no(
+                f"Was the aim met? {aim.measure}: from {aim.baseline} to {aim.target} by {aim.target_date:%-d %B %Y}"
+            )
+        if not may_override:
+            del self.fields["override_reason"]
+
+    def outcome(self) -> Outcome:
+        data = self.cleaned_data
+        return Outcome(
+            completed_on=data["completed_on"],
+            staff_benefits=data["staff_benefits"],
+            patient_benefits=data["patient_benefits"],
+            aims_met={aim.pk: data[f"aim_{aim.pk}"] for aim in self.aims},
+        )
 
 
 class WithdrawForm(_Form):

@@ -155,7 +155,7 @@ def missing_to_leave(project: Project) -> list[str]:
         done = {s.key for s in project.sections.all() if s.complete}
         return [f"Mark {SECTIONS_BY_KEY[key].title} complete." for key in FIVE_PS if key not in done]
     if project.step == Step.DIAGNOSE:
-        data = {s.key: s.data for s in project.sections.all()}
+        data = dict(project.sections.filter(key__in=["theme", "global_aim"]).values_list("key", "data"))
         missing = []
         if not is_written(data.get("theme", {}).get("theme", "")):
             missing.append("Write the theme.")
@@ -164,8 +164,18 @@ def missing_to_leave(project: Project) -> list[str]:
             missing.append("Write every part of the global aim.")
         return missing
     if project.step == Step.TREAT:
-        return ["Completing a project needs PDSA cycles studied and measures with data."]
+        return missing_to_complete(project)
     return []
+
+
+def missing_to_complete(project: Project) -> list[str]:
+    """Treat → Follow-up: the team has learnt from a cycle and has data to show for it."""
+    missing = []
+    if not project.cycles.exclude(results="").exclude(decision="").exists():
+        missing.append("Study at least one PDSA cycle and record what the team decided (adopt, adapt or abandon).")
+    if not project.measures.filter(values__isnull=False).exists():
+        missing.append("Enter data for at least one measure.")
+    return missing
 
 
 def _missing_in_organise(project: Project) -> list[str]:
@@ -192,7 +202,7 @@ def move_to_next_step(*, project: Project, by: User, override_reason: str = "", 
         if target is None or locked.step == Step.WITHDRAWN:
             raise ProjectError(f"A {locked.get_step_display().lower()} project has no next step.")
         if locked.step == Step.TREAT:
-            raise ProjectError("A project completes from Treat once its PDSA cycles and measures are recorded.")
+            raise ProjectError("A project leaves Treat by completing it: record its outcome.")
         unmet = missing_to_leave(locked)
         if unmet and not override_reason.strip():
             raise ProjectError("Before moving on: " + " ".join(unmet), field="override_reason")
@@ -201,6 +211,74 @@ def move_to_next_step(*, project: Project, by: User, override_reason: str = "", 
                 "Only the programme lead can move a project on before its step is done.", field="override_reason"
             )
         _record_step(locked, target, by=by, override_reason=override_reason.strip() if unmet else "", unmet=unmet)
+    project.refresh_from_db()
+    return project
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a completed project achieved: its benefits and whether each specific aim was met."""
+
+    completed_on: date
+    staff_benefits: str
+    patient_benefits: str
+    aims_met: dict[int, bool]
+
+
+def complete_project(
+    *,
+    project: Project,
+    outcome: Outcome,
+    by: User,
+    override_reason: str = "",
+    may_override: bool = False,
+    confirmed_not_patient_data: bool = False,
+) -> Project:
+    """Treat → Follow-up: record the outcome; the guard may be overridden only by the lead, with a reason."""
+    if outcome.completed_on > timezone.localdate():
+        raise ProjectError("The completion date cannot be in the future.", field="completed_on")
+    if outcome.completed_on < project.starts_on:
+        raise ProjectError("The project cannot complete before it started.", field="completed_on")
+    for field, text in (("staff_benefits", outcome.staff_benefits), ("patient_benefits", outcome.patient_benefits)):
+        if not text.strip():
+            who = "staff" if field == "staff_benefits" else "patients"
+            raise ProjectError(f'Say what the project changed for {who}, even if it is "nothing yet".', field=field)
+    aims = {aim.pk: aim for aim in project.specific_aims.all()}
+    if unjudged := [aims[pk] for pk in aims if pk not in outcome.aims_met]:
+        raise ProjectError(f'Say whether the aim "{unjudged[0].measure}" was met.', field=f"aim_{unjudged[0].pk}")
+    if not confirmed_not_patient_data:
+        texts = [outcome.staff_benefits, outcome.patient_benefits]
+        if warnings := sorted({w for text in texts for w in patient_data_warnings(text)}):
+            raise PossiblePatientData(warnings)
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        if locked.step != Step.TREAT:
+            raise ProjectError(f"Only a project in Treat can complete; this one is in {locked.get_step_display()}.")
+        unmet = missing_to_complete(locked)
+        if unmet and not override_reason.strip():
+            raise ProjectError("Before it completes: " + " ".join(unmet), field="override_reason")
+        if unmet and not may_override:
+            raise ProjectError(
+                "Only the programme lead can complete a project before its cycles and measures are recorded.",
+                field="override_reason",
+            )
+        locked.completed_on = outcome.completed_on
+        locked.staff_benefits = outcome.staff_benefits.strip()
+        locked.patient_benefits = outcome.patient_benefits.strip()
+        locked.save(update_fields=["completed_on", "staff_benefits", "patient_benefits"])
+        for pk, aim in aims.items():
+            aim.met = outcome.aims_met[pk]
+            aim._history_user = by  # type: ignore[attr-defined]
+            aim.save(update_fields=["met"])
+        reason = override_reason.strip() if unmet else ""
+        _record_step(locked, Step.FOLLOW_UP, by=by, override_reason=reason, unmet=unmet)
+        audit(
+            locked,
+            "project.completed",
+            by=by,
+            summary=f"completed on {outcome.completed_on:%d/%m/%Y}",
+            changes={"aims_met": {str(pk): met for pk, met in outcome.aims_met.items()}},
+        )
     project.refresh_from_db()
     return project
 

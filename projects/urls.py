@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import master_views, team_views, views, workbook_views
+from . import chart_urls, cycle_urls, master_views, measure_urls, team_views, views, workbook_views
 
 app_name = "projects"
 
@@ -25,6 +25,10 @@ urlpatterns = [
     path("<int:pk>/aims/", views.aims, name="aims"),
     path("<int:pk>/aims/<int:aim_id>/", views.edit_aim, name="aim_edit"),
     path("<int:pk>/aims/<int:aim_id>/remove/", views.remove_aim, name="aim_remove"),
+    path("<int:pk>/complete/", views.complete, name="complete"),
+    path("<int:pk>/", include(cycle_urls)),
+    path("<int:pk>/", include(measure_urls)),
+    path("<int:pk>/", include(chart_urls)),
     path("<int:pk>/workbook/<str:step>/", workbook_views.workbook_step, name="workbook"),
     path("<int:pk>/sections/<str:key>/", workbook_views.save, name="section_save"),
     path("<int:pk>/sections/<str:key>/history/", workbook_views.history, name="section_history"),

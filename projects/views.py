@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
@@ -17,23 +18,29 @@ from microsystems.forms import apply_error
 from practices.selectors import pcn_choices_for
 from practices.tables import table_links
 
+from .cycles import ramps_for
 from .filters import ProjectFilter, coach_choices
 from .forms import (
     AimForm,
     CoachesForm,
+    CompletionForm,
     NewProjectForm,
     ProjectForm,
     StepForm,
     WithdrawForm,
 )
+from .measures import measures_for_overview
 from .models import Project, SpecificAim, Step
-from .selectors import mark_first_projects, practices_to_start_projects, project_for_overview, projects_for
+from .selectors import complete_rows, practices_to_start_projects, project_for_overview, projects_for
 from .selectors import project_list as project_rows
 from .services import (
+    PossiblePatientData,
     ProjectError,
     add_specific_aim,
     assign_coaches,
+    complete_project,
     create_project,
+    missing_to_complete,
     missing_to_leave,
     move_to_next_step,
     remove_specific_aim,
@@ -71,7 +78,7 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
     )
     table = ProjectTable(project_filter.qs)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    rows = mark_first_projects(list(table.page.object_list.data)) if table.paginator.count else []
+    rows = complete_rows(list(table.page.object_list.data)) if table.paginator.count else []
     context = {
         "filter": project_filter,
         "table": table,
@@ -137,6 +144,8 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "workbook": _workbook_progress(project),
         "step_changes": project.step_changes.all(),
         "aims": project.specific_aims.all(),
+        "ramps": ramps_for(project),
+        "measures": measures_for_overview(project),
         "can": _abilities(request, project),
     }
     return render(request, "projects/overview.html", context)
@@ -145,7 +154,7 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def _abilities(request: AuthenticatedRequest, project: Project) -> dict[str, bool]:
     return {
         name: request.user.has_perm(f"projects.{name}", project)
-        for name in ("edit_project", "assign_coach", "change_step", "manage_team", "edit_workbook")
+        for name in ("edit_project", "assign_coach", "change_step", "manage_team", "edit_workbook", "edit_improvement")
     }
 
 
@@ -208,6 +217,41 @@ def change_step(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "may_override": may_override,
     }
     return render(request, "projects/step.html", context)
+
+
+@login_required
+def complete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Treat → Follow-up: the outcome (benefits, aims met) is recorded as the project completes."""
+    project = get_project(request, pk, needs="projects.change_step")
+    if project.step != Step.TREAT:
+        messages.info(request, f"Only a project in Treat can complete; this one is in {project.get_step_display()}.")
+        return redirect(project)
+    may_override = request.user.has_perm("projects.override_guard", project)
+    aims = list(project.specific_aims.all())
+    form = CompletionForm(posted(request), aims=aims, may_override=may_override)
+    patient_data_warning = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            complete_project(
+                project=project,
+                outcome=form.outcome(),
+                by=request.user,
+                override_reason=form.cleaned_data.get("override_reason", ""),
+                may_override=may_override,
+                confirmed_not_patient_data=form.cleaned_data["confirm_not_patient_data"],
+            )
+        except PossiblePatientData as e:
+            patient_data_warning = True
+            form.add_error("confirm_not_patient_data", str(e))
+        except ProjectError as e:
+            apply_error(form, e)
+        else:
+            messages.success(request, f"{project.title} is complete. Follow-ups come at 6 and 12 months.")
+            return redirect(project)
+    if not patient_data_warning:
+        form.fields["confirm_not_patient_data"].widget = forms.HiddenInput()
+    context = {"project": project, "form": form, "missing": missing_to_complete(project), "may_override": may_override}
+    return render(request, "projects/complete.html", context)
 
 
 @login_required

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "projects.chart_links.ChartFileMiddleware",  # signed chart links, before the session is read
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -224,6 +225,10 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Installed into the database schedule when beat starts (django-celery-beat); edit it there afterwards.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-lost-charts": {"task": "projects.tasks.requeue_lost_charts", "schedule": 120.0},
+}
 CELERY_TASK_ALWAYS_EAGER = False
 
 LOGGING = {

@@ -41,9 +41,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Nothing is collected for a benchmark: serve static files from their source folders.
+# Nothing is collected for a benchmark: serve static files from their source folders, with
+# bench/static for the file ``bench`` compares a chart with. Charts are drawn into bench/media.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+STATICFILES_DIRS = [*STATICFILES_DIRS, BASE_DIR / "bench" / "static"]  # noqa: F405
+MEDIA_ROOT = BASE_DIR / "bench" / "media"  # noqa: F405
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 

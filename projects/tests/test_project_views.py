@@ -740,7 +740,7 @@ def test_the_lead_must_give_a_reason_to_override_and_it_is_recorded(as_, program
 def test_treat_offers_no_move_on(as_, project):
     Project.objects.filter(pk=project.pk).update(step=Step.TREAT)
     page = as_("lead").get(url("step", project.pk)).text
-    assert "completes from Treat" in page and "<button" not in page.split('<main id="main"')[1].split("</main>")[0]
+    assert "It moves on by completing" in page and "<button" not in page.split('<main id="main"')[1].split("</main>")[0]
 
 
 # Withdrawing

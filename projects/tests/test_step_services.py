@@ -213,7 +213,7 @@ def test_diagnose_needs_a_theme_and_every_part_of_the_global_aim(programme, proj
 def test_treat_is_left_by_completing_the_project_not_by_moving_on(programme, project):
     at_step(project, Step.TREAT)
     error = refuse_to_move(project, programme.lead, override_reason="Done", may_override=True)
-    assert "completes from Treat" in str(error)
+    assert "leaves Treat by completing it" in str(error)
     assert project.step == Step.TREAT
 
 

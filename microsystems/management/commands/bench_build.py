@@ -67,8 +67,15 @@ from practices.models import (
 )
 from projects.demo import TOPICS, Topic, workbook_data
 from projects.models import (
+    ActDecision,
+    ChangeIdea,
+    Frequency,
+    Measure,
+    MeasureKind,
+    MeasureValue,
     MeetingRole,
     MemberKind,
+    PdsaCycle,
     Project,
     SpecificAim,
     Step,
@@ -76,9 +83,10 @@ from projects.models import (
     TeamMember,
     WorkbookSection,
 )
+from projects.models.improvement import period_start
 from projects.workbook import SECTIONS, sections_for
 
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 PASSWORD = "bench-password-not-a-secret"
 MARKER_ACTION = "bench.dataset_built"
 NATIONAL_PRACTICES = 6500
@@ -236,6 +244,7 @@ class Build:
     coaches: dict[int, User] = field(default_factory=dict)  # commissioner id → its coach
     staff: dict[int, list[tuple[User, str]]] = field(default_factory=dict)  # practice id → (user, staff role)
     emails: Iterator[int] = field(default_factory=lambda: count(1))
+    projects: list[PlannedProject] = field(default_factory=list)
 
     @property
     def today(self) -> date:
@@ -684,6 +693,7 @@ def build_projects(b: Build) -> None:
             planned.append(_plan_project(b, practice, topic, starts_on, withdraw=withdrew or rng.random() < 0.06))
             starts_on -= timedelta(days=rng.randint(100, 420))
     _insert(Project, [p.project for p in planned])
+    b.projects = planned
 
     filled = {key: workbook_data(topic, "{practice}") for key, topic in TOPICS.items()}
     by_topic = {topic.title: filled[key] for key, topic in TOPICS.items()}
@@ -703,7 +713,105 @@ def build_projects(b: Build) -> None:
     _insert(StepChange, changes)
 
 
-STEPS: list[Callable[[Build], None]] = [build_programme, build_practices, build_staff, build_projects]
+CHANGE_IDEAS = (
+    "A buddy list so someone else acts when the owner is away",
+    "One shared inbox with a named person on duty each day",
+    "A script for reception with the three questions to ask",
+    "A daily ten-minute huddle to plan the day",
+)
+MAX_POINTS = 104  # two years of weekly values
+
+
+def _improvement_rows(b: Build, planned: PlannedProject) -> tuple[list[Any], list[Any], list[tuple[Any, list[Any]]]]:
+    """Change ideas, a ramp of PDSA cycles, and measures with weekly values for a project that reached Treat."""
+    reached = {to_step: when.date() for _, to_step, when in planned.path}
+    if Step.TREAT not in reached:
+        return [], [], []
+    rng, project = b.rng, planned.project
+    treat = reached[Step.TREAT]
+    done = Step.FOLLOW_UP in reached
+    ideas = [
+        ChangeIdea(project=project, title=title, description="Raised at a team meeting.", created_at=_moment(b, treat))
+        for title in rng.sample(CHANGE_IDEAS, rng.randint(1, 2))
+    ]
+    cycles, follows = [], None
+    for n in range(1, rng.randint(2, 5)):
+        start = treat + timedelta(weeks=2 * (n - 1))
+        acted = done or start + timedelta(weeks=2) <= b.today
+        cycle = PdsaCycle(
+            project=project,
+            number=n,
+            change_idea=ideas[0],
+            follows=follows,
+            objective="Test the change for two weeks with one team.",
+            predictions="Fewer items waiting at the end of each day.",
+            planned_start=start,
+            planned_end=start + timedelta(weeks=2),
+            actual_start=start if start <= b.today else None,
+            results="Items waiting fell from nine to four a day." if acted else "",
+            decision=rng.choice([ActDecision.ADOPT, ActDecision.ADAPT]) if acted else "",
+            created_at=_moment(b, start),
+        )
+        cycles.append(cycle)
+        follows = cycle  # saved in order, so each follows the one before
+    measures = []
+    last = min(b.today, reached.get(Step.COMPLETED, b.today))
+    weeks = min(MAX_POINTS, max(1, (last - project.starts_on).days // 7))
+    for i, (name, _baseline, _target) in enumerate(planned.topic.specific_aims[:2]):
+        measure = Measure(
+            project=project,
+            name=name[:150],
+            kind=MeasureKind.OUTCOME if i == 0 else MeasureKind.PROCESS,
+            definition="Counted every Friday from the practice system.",
+            unit="count",
+            direction="down",
+            frequency=Frequency.WEEKLY,
+            baseline_points=8,
+            created_at=_moment(b, treat),
+        )
+        level, values = rng.uniform(10, 30), []
+        first = project.starts_on + timedelta(days=(4 - project.starts_on.weekday()) % 7)
+        for w in range(weeks):
+            on = first + timedelta(weeks=w)
+            mean = level if on < treat else level * 0.6
+            values.append(
+                MeasureValue(
+                    measure=measure, on=on, period=period_start(on, Frequency.WEEKLY),
+                    value=round(max(0.0, rng.gauss(mean, level * 0.12)), 1),
+                )
+            )  # fmt: skip
+        measures.append((measure, values))
+    return ideas, cycles, measures
+
+
+def build_improvement(b: Build) -> None:
+    """PDSA cycles and measures with weekly data for every project that reached Treat."""
+    all_ideas, all_cycles, all_measures = [], [], []
+    for planned in b.projects:
+        ideas, cycles, measures = _improvement_rows(b, planned)
+        all_ideas += ideas
+        all_cycles += cycles
+        all_measures += measures
+    _insert(ChangeIdea, all_ideas)
+    # Cycles go in by number, so each predecessor in a ramp has its key before its follower.
+    for number in sorted({c.number for c in all_cycles}):
+        batch = [c for c in all_cycles if c.number == number]
+        for cycle in batch:
+            cycle.change_idea_id = cycle.change_idea.pk
+            cycle.follows_id = cycle.follows.pk if cycle.follows else None
+        _insert(PdsaCycle, batch)
+    _insert(Measure, [m for m, _ in all_measures])
+    values = []
+    for measure, rows in all_measures:
+        for row in rows:
+            row.measure_id = measure.pk
+        values += rows
+    _insert(MeasureValue, values)
+
+
+STEPS: list[Callable[[Build], None]] = [
+    build_programme, build_practices, build_staff, build_projects, build_improvement,
+]  # fmt: skip
 
 
 def build(practices: int, seed: int = 2024, log: Callable[[str], None] = print) -> None:
@@ -728,6 +836,41 @@ def build(practices: int, seed: int = 2024, log: Callable[[str], None] = print) 
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         log(f"  analyze: {time.monotonic() - started:.1f}s")
+
+
+def _benchmarked_commissioner() -> Commissioner | None:
+    """The commissioner with the most practices: its lead is who ``bench`` signs in as."""
+    return Commissioner.objects.annotate(n=Count("practices")).order_by("-n", "ods_code").first()
+
+
+def render_sample_charts(log: Callable[[str], None] = print) -> None:
+    """Draw the charts of the measures the benchmark's pages are about, as the worker would have."""
+    from celery import current_app
+
+    from projects.chart_cache import refresh_charts
+
+    started = time.monotonic()
+    current_app.conf.task_always_eager = True  # no worker runs while building: draw here and now
+    commissioner = _benchmarked_commissioner()
+    measures = measure_samples(commissioner) if commissioner else {}
+    for sample in measures.get("measure", {}).values():
+        refresh_charts(int(sample["key"].split("/")[1]))
+    log(f"  render_sample_charts: {time.monotonic() - started:.1f}s")
+
+
+def sample_chart(commissioner: Commissioner | None) -> dict[str, Any]:
+    """The stored run chart of the largest sample measure: the file ``bench`` serves beside a static one."""
+    from django.core.files.storage import default_storage
+
+    from projects.models import Chart
+
+    largest = measure_samples(commissioner).get("measure", {}).get("largest") if commissioner else None
+    if largest is None:
+        return {}
+    chart = Chart.objects.filter(measure_id=int(largest["key"].split("/")[1]), kind="run", status="ready").first()
+    if chart is None or not default_storage.exists(chart.png):
+        return {}
+    return {"png": chart.png, "bytes": default_storage.size(chart.png)}
 
 
 def built_marker() -> dict[str, Any] | None:
@@ -783,12 +926,31 @@ def project_samples(commissioner: Commissioner) -> dict[str, dict[str, Any]]:
             "step_changes": row["step_changes_count"],
         }
 
-    return {"project": {"largest": shape(largest), "smallest": shape(smallest)}}
+    return {"project": {"largest": shape(largest), "smallest": shape(smallest)}} | measure_samples(commissioner)
+
+
+def measure_samples(commissioner: Commissioner) -> dict[str, dict[str, Any]]:
+    """The measure with the most values and the one with the fewest; the key is "<project id>/<measure id>"."""
+    rows = (
+        Measure.objects.filter(project__practice__commissioner=commissioner)
+        .annotate(points=Count("values"))
+        .filter(points__gt=0)
+        .values("pk", "project_id", "points")
+    )
+    largest = rows.order_by("-points", "pk").first()
+    smallest = rows.order_by("points", "pk").first()
+    if largest is None or smallest is None:
+        return {}
+
+    def shape(row: dict[str, Any]) -> dict[str, Any]:
+        return {"key": f"{row['project_id']}/{row['pk']}", "points": row["points"]}
+
+    return {"measure": {"largest": shape(largest), "smallest": shape(smallest)}}
 
 
 def describe() -> dict[str, Any]:
     """What the database holds, who ``bench`` signs in as, and the objects its pages are about."""
-    commissioner = Commissioner.objects.annotate(n=Count("practices")).order_by("-n", "ods_code").first()
+    commissioner = _benchmarked_commissioner()
     lead = (
         User.objects.filter(programme_roles__commissioner=commissioner, programme_roles__role=ProgrammeRoleKind.LEAD)
         .order_by("pk")
@@ -808,6 +970,9 @@ def describe() -> dict[str, Any]:
             "workbook_sections": WorkbookSection.objects.count(),
             "specific_aims": SpecificAim.objects.count(),
             "step_changes": StepChange.objects.count(),
+            "pdsa_cycles": PdsaCycle.objects.count(),
+            "measures": Measure.objects.count(),
+            "measure_values": MeasureValue.objects.count(),
         },
         "commissioner": (
             {"ods_code": commissioner.ods_code, "name": commissioner.name, "practices": commissioner.n}  # type: ignore[attr-defined]
@@ -816,6 +981,7 @@ def describe() -> dict[str, Any]:
         ),
         "login": {"email": lead.email, "password": PASSWORD} if lead else None,
         "samples": samples(commissioner),
+        "chart": sample_chart(commissioner),
     }
 
 
@@ -854,4 +1020,5 @@ class Command(BaseCommand):
             f"Building {scale.practices:,} practices in {scale.pcns:,} PCNs under {scale.commissioners} commissioners:"
         )
         build(practices, seed=seed, log=self.stdout.write)
+        render_sample_charts(log=self.stdout.write)
         self.stdout.write(f"Built in {time.monotonic() - started:.1f}s.")

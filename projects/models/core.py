@@ -84,6 +84,9 @@ class Project(models.Model):
     co_coach = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="projects_co_coached"
     )
+    completed_on = models.DateField("completion date", null=True, blank=True)
+    staff_benefits = models.TextField("benefits for staff", max_length=2000, blank=True)
+    patient_benefits = models.TextField("benefits for patients", max_length=2000, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -226,6 +229,7 @@ class SpecificAim(models.Model):
     baseline = models.CharField(max_length=60)
     target = models.CharField(max_length=60)
     target_date = models.DateField("by")
+    met = models.BooleanField("met", null=True, blank=True, help_text="Recorded when the project completes.")
     created_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()
 
