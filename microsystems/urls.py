@@ -34,6 +34,7 @@ urlpatterns = [
     ),
     path("practices/", include("practices.urls")),
     path("projects/", include("projects.urls")),
+    path("coaching/", include("coaching.urls")),
     path("admin/", admin.site.urls),
 ]
 

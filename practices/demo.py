@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from coaching.demo import seed_coaches
 from microsystems.models import User
 from projects.demo import seed_projects
 
@@ -129,6 +130,7 @@ def _programme_people(commissioner: Commissioner, slug: str) -> list[DemoLogin]:
         (ProgrammeRoleKind.LEAD, f"lead.{slug}@{DOMAIN}", "Helen Ashby" if slug == "westkent" else "Mark Gill"),
         (ProgrammeRoleKind.COACH, f"coach.{slug}@{DOMAIN}", "Priya Shah" if slug == "westkent" else "Tom Reid"),
         (ProgrammeRoleKind.COACH, f"coach2.{slug}@{DOMAIN}", "Sam Fletcher" if slug == "westkent" else "Ann Lowe"),
+        (ProgrammeRoleKind.COACH, f"mentor.{slug}@{DOMAIN}", "Ruth Okafor" if slug == "westkent" else "Neil Hart"),
         (ProgrammeRoleKind.FINANCE, f"finance.{slug}@{DOMAIN}", "Rob Turner" if slug == "westkent" else "Jo Marsh"),
     ]
     for role, email, name in people:
@@ -190,6 +192,7 @@ def seed_demo() -> list[DemoLogin]:
             people = _programme_people(commissioner, slug)
             lead = User.objects.get(email=people[0].email)
             _adopt(commissioner, lead)
+            seed_coaches(commissioner, lead)
             logins += people + _practice_staff(commissioner, slug)
         admin = _user(f"admin@{DOMAIN}", "Site Admin", is_staff=True)
         seed_projects()

@@ -446,7 +446,8 @@ def ramps_of(cycles: Iterable[PdsaCycle], *, known: dict[int, PdsaCycle] | None 
 
 def ramps_for(project: Project) -> list[Ramp]:
     """The project's cycles as ramps (see ``Ramp``), in one query: for the project overview."""
-    return ramps_of(project.cycles.select_related("change_idea"))
+    fields = ("project_id", "number", "follows_id", "change_idea_id", "results", "decision", "actual_start")
+    return ramps_of(project.cycles.only(*fields, "observations", "as_planned"))  # what ``stage`` reads
 
 
 @dataclass(frozen=True)

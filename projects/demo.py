@@ -637,8 +637,13 @@ def build_project(plan: Plan, practice: Practice, people: People, *, patient_rep
     project = create_project(practice=practice, details=details, by=manager)
     lead_coach = people.coaches[plan.coach % len(people.coaches)]
     co_coach = people.coaches[plan.co_coach % len(people.coaches)] if plan.co_coach is not None else None
-    assign_coaches(project=project, lead_coach=lead_coach, co_coach=co_coach, by=people.lead)
+    assign_coaches(
+        project=project, lead_coach=lead_coach, co_coach=co_coach, by=people.lead,
+        over_capacity_reason="Covering for a coach on long-term leave.",  # recorded only when over the limit
+    )  # fmt: skip
     _build_team(project, topic, people, manager=manager, patient_rep=patient_rep)
+    if (plan.withdrawn_in or plan.step) != Step.ORGANISE:  # an Organise project shows the agreement still to come
+        _sign_agreement(project, people, starts_on, by=lead_coach)
 
     last_step = plan.withdrawn_in or plan.step
     for step in STEP_ORDER[: STEP_ORDER.index(last_step) + 1]:
@@ -743,6 +748,24 @@ def _add_aims(project: Project, topic: Topic, *, by: User) -> None:
     for measure, baseline, target in topic.specific_aims:
         details = AimDetails(measure=measure, baseline=baseline, target=target, target_date=target_date)
         add_specific_aim(project=project, details=details, by=by)
+
+
+def _sign_agreement(project: Project, people: People, starts_on: date, *, by: User) -> None:
+    """The coaching agreement, signed in the first week by a GP partner (or the manager)."""
+    from coaching.agreements import AgreementDetails, current_champion_name, record_agreement
+
+    gp = people.staff.get(StaffRole.GP)
+    signer = gp or people.staff.get(StaffRole.PRACTICE_MANAGER) or people.lead
+    details = AgreementDetails(
+        signed_by_name=signer.get_full_name(),
+        signed_by_role="GP partner" if signer == gp else "Practice manager",
+        signed_on=min(timezone.localdate(), starts_on + timedelta(days=3)),
+        meeting_slot="Tuesdays at 1pm, every two weeks",
+        staff_released="The whole team for the hour; reception cover from the duty administrator.",
+        champion=current_champion_name(project),
+        patients_involved="A patient representative from the patient participation group sits on the team.",
+    )
+    record_agreement(project=project, details=details, signed_copy=None, by=by)
 
 
 def _complete(project: Project, topic: Topic, starts_on: date, *, by: User) -> None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from microsystems.models import User
 from practices.models import Practice, PracticeMembership, ProgrammeRoleKind
 
-from .models import PLANNED_WEEKS, MemberKind, ProcessSubtheme, Project, TeamMember, Typology
+from .models import PLANNED_WEEKS, ClinicalArea, MemberKind, ProcessSubtheme, Project, TeamMember, Typology
 from .services import AimDetails, MemberDetails, Outcome, ProjectDetails
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -83,6 +83,12 @@ class ProjectForm(_Form):
         label="Overlapping category (optional)",
         choices=[("", "None")] + Typology.choices,
         required=False,
+    )
+    clinical_area = forms.ChoiceField(
+        label="Clinical area (optional)",
+        choices=ClinicalArea.choices,
+        required=False,
+        help_text="So a coach is never matched to a project in an area they commission.",
     )
     needs_ongoing_resources = _yes_no(
         "Will the change need ongoing resources after the project ends?",
@@ -165,6 +171,13 @@ class CoachesForm(_Form):
         empty_label="No co-coach",
         label="Co-coach",
         help_text="A coach on their first project needs a co-coach or mentor.",
+    )
+    over_capacity_reason = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Why go over the coach's limit",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only when a coach would hold more projects than their limit. It is kept with the change.",
     )
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:

@@ -369,19 +369,20 @@ def _described(measure: Measure, value: MeasureValue) -> str:
 # Reads
 
 
-def measures_with_latest(project: Project) -> list[Measure]:
+def measures_with_latest(project: Project, *, fields: tuple[str, ...] = ()) -> list[Measure]:
     """The project's measures, each with ``points`` (how many values), ``latest_value``, ``latest_on``
     and ``latest_shown`` (the value with its unit, "6.5 days").
 
     One query whatever the number of measures and values.
     """
     latest = MeasureValue.objects.filter(measure=OuterRef("pk")).order_by("-period")
+    measures = project.measures.only(*fields) if fields else project.measures.select_related("specific_aim")
     rows: list[Measure] = list(
-        project.measures.annotate(
+        measures.annotate(
             points=Count("values"),
             latest_value=Subquery(latest.values("value")[:1]),
             latest_on=Subquery(latest.values("on")[:1]),
-        ).select_related("specific_aim")
+        )
     )
     for m in rows:
         latest_value = m.latest_value  # type: ignore[attr-defined]
@@ -392,7 +393,7 @@ def measures_with_latest(project: Project) -> list[Measure]:
 
 def measures_for_overview(project: Project) -> list[Measure]:
     """For the project overview's summary: name, kind, count of points and latest value, in one query."""
-    return measures_with_latest(project)
+    return measures_with_latest(project, fields=("project_id", "name", "kind", "unit"))
 
 
 # The analysis in plain words

@@ -83,7 +83,7 @@ def first_project_ids(practice_ids: set[int]) -> dict[int, int]:
 def project_for_overview(user: User | AnonymousUser) -> QuerySet[Project]:
     return (
         with_first_flag(projects_for(user))
-        .select_related("practice", "practice__commissioner", "practice__pcn", "lead_coach", "co_coach")
+        .select_related("practice", "practice__commissioner", "practice__pcn", "lead_coach", "co_coach", "agreement")
         .prefetch_related(
             Prefetch("team", queryset=TeamMember.objects.select_related("user")),
             Prefetch("sections", queryset=WorkbookSection.objects.only("project_id", "key", "complete")),

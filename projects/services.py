@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from practices.models import PracticeMembership, StaffRole
 
 from .models import (
     STEP_ORDER,
+    ClinicalArea,
     MeetingRole,
     MemberKind,
     ProcessSubtheme,
@@ -70,6 +72,7 @@ class ProjectDetails:
     typology: str
     process_subtheme: str = ""
     secondary_typology: str = ""
+    clinical_area: str = ""
     needs_ongoing_resources: bool = False
     ongoing_resources: str = ""
     crosses_boundaries: bool = False
@@ -89,6 +92,8 @@ def _check_details(details: ProjectDetails) -> ProjectDetails:
         raise ProjectError("Only a process-driven project has a process sub-theme.", field="process_subtheme")
     if details.process_subtheme and details.process_subtheme not in ProcessSubtheme.values:
         raise ProjectError("Choose a sub-theme from the list.", field="process_subtheme")
+    if details.clinical_area not in ClinicalArea.values:
+        raise ProjectError("Choose a clinical area from the list.", field="clinical_area")
     if details.secondary_typology == details.typology:
         raise ProjectError("The overlapping category must differ from the primary one.", field="secondary_typology")
     if details.needs_ongoing_resources and not details.ongoing_resources.strip():
@@ -127,19 +132,40 @@ def update_project(*, project: Project, details: ProjectDetails, by: User) -> Pr
     return project
 
 
-def assign_coaches(*, project: Project, lead_coach: User | None, co_coach: User | None, by: User) -> Project:
+class CapacityToConfirm(ProjectError):
+    """A coach would go over the projects they can hold: the lead must confirm with a reason."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(" ".join(reasons) + " Say why, to go ahead.", field="over_capacity_reason")
+        self.reasons = reasons
+
+
+def assign_coaches(
+    *, project: Project, lead_coach: User | None, co_coach: User | None, by: User, over_capacity_reason: str = ""
+) -> Project:
+    """Set the project's coaches, within the coaching rules (``coaching.assignment``)."""
+    from coaching.assignment import check_assignment  # coaching builds on projects: imported when used
+
     if co_coach is not None and lead_coach is None:
         raise ProjectError("Choose a lead coach before a co-coach.", field="lead_coach")
     if co_coach is not None and co_coach == lead_coach:
         raise ProjectError("The co-coach must be someone other than the lead coach.", field="co_coach")
+    check = check_assignment(project=project, lead_coach=lead_coach, co_coach=co_coach, today=timezone.localdate())
+    if check.errors:
+        field, message = check.errors[0]
+        raise ProjectError(message, field=field)
+    if check.needs_confirmation and not over_capacity_reason.strip():
+        raise CapacityToConfirm(check.needs_confirmation)
     with transaction.atomic():
         project.lead_coach, project.co_coach = lead_coach, co_coach
         project.save(update_fields=["lead_coach", "co_coach"])
+        changes = {"over_capacity": check.needs_confirmation, "reason": over_capacity_reason.strip()}
         audit(
             project,
             "project.coaches_assigned",
             by=by,
             summary=", ".join(c.get_full_name() for c in project.coaches()) or "no coach",
+            changes=changes if check.needs_confirmation else None,
         )
     return project
 
@@ -191,7 +217,18 @@ def _missing_in_organise(project: Project) -> list[str]:
         missing.append("Add a patient representative, or record why the team has none.")
     if project.crosses_boundaries and not project.senior_sponsor.strip():
         missing.append("Name a senior sponsor: the project crosses organisational boundaries.")
+    if not has_agreement(project):
+        missing.append("Record the signed coaching agreement between the practice and its coach.")
     return missing
+
+
+def has_agreement(project: Project) -> bool:
+    """Whether the project's coaching agreement is recorded (free when ``agreement`` was select_related)."""
+    try:
+        project.agreement  # noqa: B018  (a reverse one-to-one: raises when there is none)
+    except ObjectDoesNotExist:
+        return False
+    return True
 
 
 def move_to_next_step(*, project: Project, by: User, override_reason: str = "", may_override: bool = False) -> Project:

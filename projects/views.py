@@ -144,6 +144,7 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "workbook": _workbook_progress(project),
         "step_changes": project.step_changes.all(),
         "aims": project.specific_aims.all(),
+        "agreement": getattr(project, "agreement", None),  # select_related: no query
         "ramps": ramps_for(project),
         "measures": measures_for_overview(project),
         "can": _abilities(request, project),
@@ -176,8 +177,8 @@ def edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @login_required
 def coaches(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = get_project(request, pk, needs="projects.assign_coach")
-    initial = {"lead_coach": project.lead_coach_id, "co_coach": project.co_coach_id}
-    form = CoachesForm(posted(request), initial=initial, project=project)
+    initial = {"lead_coach": request.GET.get("lead_coach") or project.lead_coach_id, "co_coach": project.co_coach_id}
+    form = CoachesForm(posted(request), initial=initial, project=project)  # ?lead_coach= comes from matching
     if request.method == "POST" and form.is_valid():
         try:
             assign_coaches(project=project, by=request.user, **form.cleaned_data)
@@ -186,7 +187,8 @@ def coaches(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Coaches saved.")
             return redirect(project)
-    return render(request, "projects/coaches.html", {"form": form, "project": project})
+    context = {"form": form, "project": project, "may_match": request.user.has_perm("coaching.match_coaches", project)}
+    return render(request, "projects/coaches.html", context)
 
 
 @login_required

@@ -53,6 +53,21 @@ class ProcessSubtheme(models.TextChoices):
     COMMUNICATION = "communication", "Communication"
 
 
+class ClinicalArea(models.TextChoices):
+    """What a project is about clinically, and what a commissioner's manager commissions."""
+
+    NONE = "", "Not clinical"
+    DIABETES = "diabetes", "Diabetes"
+    RESPIRATORY = "respiratory", "Respiratory"
+    CARDIOVASCULAR = "cardiovascular", "Cardiovascular"
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    LEARNING_DISABILITY = "learning_disability", "Learning disability"
+    PRESCRIBING = "prescribing", "Prescribing and medicines"
+    CARE_HOMES = "care_homes", "Care homes and frailty"
+    URGENT_CARE = "urgent_care", "Urgent and same-day care"
+    SCREENING = "screening", "Screening and immunisation"
+
+
 class Project(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="projects")
     title = models.CharField(max_length=120)
@@ -71,6 +86,12 @@ class Project(models.Model):
     typology = models.CharField("primary category", max_length=20, choices=Typology.choices)
     process_subtheme = models.CharField(max_length=20, choices=ProcessSubtheme.choices, blank=True)
     secondary_typology = models.CharField("overlapping category", max_length=20, choices=Typology.choices, blank=True)
+    clinical_area = models.CharField(
+        max_length=20,
+        choices=ClinicalArea.choices,
+        blank=True,
+        help_text="For matching coaches: a coach does not coach a project in an area they commission.",
+    )
     needs_ongoing_resources = models.BooleanField("will need ongoing resources after it ends", default=False)
     ongoing_resources = models.TextField("what resources, and how they will be met", max_length=1000, blank=True)
     step = models.CharField(max_length=20, choices=Step.choices, default=Step.ORGANISE)

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pypdf import PdfReader
 
+from coaching.tests.factories import coach_with_mentor
 from microsystems.tests.factories import UserFactory
 from practices.models import StaffRole
 from practices.tests.factories import MembershipFactory
@@ -70,6 +71,7 @@ def project(programme):
         process_subtheme="administrative",
     )
     project = create_project(practice=programme.practice, details=details, by=manager)
+    coach_with_mentor(programme.coach, programme.commissioner)
     assign_coaches(project=project, lead_coach=programme.coach, co_coach=None, by=programme.lead)
     member = add_team_member(
         project=project,

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from coaching.tests.factories import AgreementFactory, coach_with_mentor
 from microsystems.models import AuditEntry
 from microsystems.tests.factories import UserFactory
 from practices.models import ProgrammeRoleKind, StaffRole
@@ -37,6 +38,8 @@ TITLE = "Results handling at Amherst"
 def people(programme):
     spare = UserFactory(email="spare.coach@west.example", full_name="Sam Spare")
     ProgrammeRoleFactory(user=spare, commissioner=programme.commissioner, role=ProgrammeRoleKind.COACH)
+    for coach in (programme.coach, spare):
+        coach_with_mentor(coach, programme.commissioner)
     return {name: getattr(programme, name) for name in programme.__dataclass_fields__} | {"spare_coach": spare}
 
 
@@ -79,6 +82,8 @@ def url(name, *args):
 
 
 def full_team(project, programme):
+    """A team and a signed coaching agreement: everything Organise asks for."""
+    AgreementFactory(project=project)
     manager = TeamMember.objects.create(
         project=project, kind=MemberKind.STAFF, user=programme.manager, team_role="Practice lead", is_champion=True
     )

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from coaching.tests.factories import AgreementFactory
 from projects.models import MemberKind, Step
 from projects.services import (
     MemberDetails,
@@ -33,6 +34,7 @@ def test_a_project_moves_through_organise_assess_and_diagnose(programme):
 
     with pytest.raises(ProjectError, match="Name a champion"):
         move_to_next_step(project=project, by=programme.lead)
+    AgreementFactory(project=project)
 
     manager = add_team_member(
         project=project,

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from coaching.tests.factories import AgreementFactory
 from microsystems.models import AuditEntry
 from projects import permissions  # noqa: F401  (registers the rules)
 from projects.models import MemberKind, Project, Step, StepChange, WorkbookSection
@@ -24,7 +25,10 @@ from projects.workbook import FIVE_PS, SECTIONS_BY_KEY
 
 @pytest.fixture
 def project(programme):
-    return ProjectFactory(practice=programme.practice, lead_coach=programme.coach)
+    """A project whose coaching agreement is signed, so each test looks at the other guards."""
+    project = ProjectFactory(practice=programme.practice, lead_coach=programme.coach)
+    AgreementFactory(project=project)
+    return project
 
 
 def staff(project, user, role="Member", by=None):
@@ -138,6 +142,17 @@ def test_a_cross_boundary_project_needs_a_senior_sponsor_to_leave_organise(progr
     project.refresh_from_db()
     move_to_next_step(project=project, by=programme.coach)
     assert project.step == Step.ASSESS
+
+
+def test_organise_needs_the_signed_coaching_agreement(programme, project):
+    full_team(project, programme)
+    project.agreement.delete()
+    project = Project.objects.get(pk=project.pk)
+    assert missing_to_leave(project) == ["Record the signed coaching agreement between the practice and its coach."]
+    refuse_to_move(project, programme.coach)
+    assert project.step == Step.ORGANISE
+    AgreementFactory(project=project)
+    move_to_next_step(project=Project.objects.get(pk=project.pk), by=programme.coach)
 
 
 def test_every_unmet_organise_guard_is_listed_together(programme, project):

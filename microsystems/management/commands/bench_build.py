@@ -14,8 +14,8 @@ boards as commissioners, with practice numbers roughly in proportion to the real
 about 5.2 practices a PCN (1,250 PCNs for 6,500 practices); list sizes drawn around
 9,500 patients; staff in proportion to list size (about 4 a practice, one to fifteen),
 a few still only invited; an engagement mix with two or three history rows a practice;
-and a programme lead, a coach and a finance user for each commissioner, plus one staff
-admin. Each engaged practice with three staff or more has two to four projects (one
+and a programme lead, a finance user and a coach for about every 25 practices for each
+commissioner, plus one staff admin. Each engaged practice with three staff or more has two to four projects (one
 withdrawn project for a practice that withdrew), spread over the years and so over every
 step, on the demo's topics: a team of about five with a champion (and mostly a patient
 representative), the workbook filled for the steps passed, specific aims from Treat on,
@@ -39,6 +39,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
 from itertools import count
 from typing import Any, NamedTuple
 
@@ -49,6 +51,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
 from django.db.models import Count
 
+from coaching.models import (
+    Action,
+    ActionStatus,
+    CoachingAgreement,
+    CoachLevel,
+    CoachProfile,
+    Session,
+    SessionAttendance,
+    SessionFormat,
+    SessionStatus,
+    TrainingRecord,
+)
 from microsystems.models import AuditEntry, User
 from practices.models import (
     Cohort,
@@ -86,7 +100,8 @@ from projects.models import (
 from projects.models.improvement import period_start
 from projects.workbook import SECTIONS, sections_for
 
-BUILD_VERSION = 3
+BUILD_VERSION = 4
+COACH_PER_PRACTICES = 25  # a coach for about every 25 practices
 PASSWORD = "bench-password-not-a-secret"
 MARKER_ACTION = "bench.dataset_built"
 NATIONAL_PRACTICES = 6500
@@ -241,7 +256,8 @@ class Build:
     leads: dict[int, User] = field(default_factory=dict)
     pcns: list[Pcn] = field(default_factory=list)
     practices: list[Practice] = field(default_factory=list)
-    coaches: dict[int, User] = field(default_factory=dict)  # commissioner id → its coach
+    coaches: dict[int, list[User]] = field(default_factory=dict)  # commissioner id → its coaches
+    teams: dict[int, list[TeamMember]] = field(default_factory=dict)  # project id → its team, saved
     staff: dict[int, list[tuple[User, str]]] = field(default_factory=dict)  # practice id → (user, staff role)
     emails: Iterator[int] = field(default_factory=lambda: count(1))
     projects: list[PlannedProject] = field(default_factory=list)
@@ -272,7 +288,7 @@ def _insert(model: type[models.Model], rows: list[Any]) -> list[Any]:
 
 
 def build_programme(b: Build) -> None:
-    """Commissioners, and a lead, a coach and a finance user for each; one staff admin."""
+    """Commissioners, each with a lead, a finance user and a coach for about every 25 practices; one staff admin."""
     b.commissioners = _insert(
         Commissioner,
         [
@@ -281,22 +297,24 @@ def build_programme(b: Build) -> None:
         ],
     )
     kinds = (ProgrammeRoleKind.LEAD, ProgrammeRoleKind.COACH, ProgrammeRoleKind.FINANCE)
-    users: list[User] = []
-    for commissioner in b.commissioners:
+    planned: list[tuple[Commissioner, str, User]] = []
+    for commissioner, icb in zip(b.commissioners, ICBS, strict=False):
+        coaches = max(1, round(icb.weight * b.scale.practices / NATIONAL_PRACTICES / COACH_PER_PRACTICES))
         for kind in kinds:
-            full_name, _ = b.person()
-            users.append(b.user(full_name, f"{kind}.{commissioner.ods_code.lower()}@bench.example"))
-    users.append(b.user("Staff Admin", "admin@bench.example", is_staff=True, is_superuser=True))
-    users = _insert(User, users)
+            for n in range(coaches if kind == ProgrammeRoleKind.COACH else 1):
+                full_name, _ = b.person()
+                suffix = str(n + 1) if n else ""
+                email = f"{kind}{suffix}.{commissioner.ods_code.lower()}@bench.example"
+                planned.append((commissioner, kind, b.user(full_name, email)))
+    users = _insert(User, [user for _, _, user in planned])
+    users.append(_insert(User, [b.user("Staff Admin", "admin@bench.example", is_staff=True, is_superuser=True)])[0])
     roles = []
-    for i, commissioner in enumerate(b.commissioners):
-        for j, kind in enumerate(kinds):
-            user = users[i * len(kinds) + j]
-            roles.append(ProgrammeRole(user=user, commissioner=commissioner, role=kind))
-            if kind == ProgrammeRoleKind.LEAD:
-                b.leads[commissioner.pk] = user
-            elif kind == ProgrammeRoleKind.COACH:
-                b.coaches[commissioner.pk] = user
+    for (commissioner, kind, _), user in zip(planned, users, strict=False):
+        roles.append(ProgrammeRole(user=user, commissioner=commissioner, role=kind))
+        if kind == ProgrammeRoleKind.LEAD:
+            b.leads[commissioner.pk] = user
+        elif kind == ProgrammeRoleKind.COACH:
+            b.coaches.setdefault(commissioner.pk, []).append(user)
     _insert(ProgrammeRole, roles)
 
 
@@ -571,7 +589,7 @@ def _plan_project(b: Build, practice: Practice, topic: Topic, starts_on: date, w
         withdrawn_on=withdrawn_on,
         withdrawal_reason=reason,
         no_patient_rep_reason="" if has_patient_rep else NO_REP_REASON,
-        lead_coach=b.coaches.get(practice.commissioner_id),
+        lead_coach=rng.choice(b.coaches[practice.commissioner_id]) if practice.commissioner_id in b.coaches else None,
         created_by=b.leads[practice.commissioner_id],
         created_at=started,
     )
@@ -708,6 +726,8 @@ def build_projects(b: Build) -> None:
             for from_step, to_step, when in p.path
         ]
     _insert(TeamMember, members)
+    for member in members:
+        b.teams.setdefault(member.project.pk, []).append(member)
     _insert(WorkbookSection, sections)
     _insert(SpecificAim, aims)
     _insert(StepChange, changes)
@@ -809,8 +829,109 @@ def build_improvement(b: Build) -> None:
     _insert(MeasureValue, values)
 
 
+SESSION_EVERY = timedelta(weeks=2)
+SESSION_WEEKS = 16  # coaching runs from the start to a little after the planned end
+ACTIONS = ("Draft the buddy list", "Count the week's results", "Ask the PPG for two volunteers",
+           "Book the next team meeting", "Map the process with reception")  # fmt: skip
+
+
+def _session_rows(b: Build, planned: PlannedProject) -> tuple[list[Any], list[Any], list[Any], Any]:
+    """A session every two weeks while the project is coached, its attendance and actions, and the agreement."""
+    rng, project = b.rng, planned.project
+    team = b.teams.get(project.pk, [])
+    if not team or project.lead_coach is None or not planned.path:
+        return [], [], [], None  # still in Organise with nothing signed yet
+    ends = min(b.today, project.starts_on + timedelta(weeks=SESSION_WEEKS))
+    if project.withdrawn_on:
+        ends = min(ends, project.withdrawn_on)
+    sessions, attendance, actions = [], [], []
+    on = project.starts_on + timedelta(days=rng.randint(2, 9))
+    while on <= ends:
+        session = Session(
+            project=project, coach=project.lead_coach, status=SessionStatus.HELD, on=on, starts_at=dtime(13, 0),
+            planned_minutes=60, actual_minutes=rng.choice((55, 60, 60, 70, 80)), format=SessionFormat.IN_PERSON,
+            step=_step_on(planned, on), agenda="Review actions; the next PDSA cycle.", notes="Good discussion.",
+            created_at=_moment(b, on), updated_at=_moment(b, on),
+        )  # fmt: skip
+        sessions.append(session)
+        for member in team:
+            attendance.append(
+                SessionAttendance(session=session, member=member, status=rng.choice(("present",) * 5 + ("apologies",)))
+            )
+        for description in rng.sample(ACTIONS, rng.randint(1, 2)):
+            due = on + timedelta(weeks=2)
+            done = due < b.today - timedelta(days=7) or rng.random() < 0.3
+            actions.append(
+                Action(
+                    project=project, raised_in=session, description=description, owner=rng.choice(team), due_on=due,
+                    status=ActionStatus.DONE if done else ActionStatus.OPEN, closed_on=due if done else None,
+                    created_at=_moment(b, on),
+                )
+            )  # fmt: skip
+        on += SESSION_EVERY
+    if project.step not in (Step.COMPLETED, Step.WITHDRAWN) and on > b.today:
+        sessions.append(
+            Session(project=project, coach=project.lead_coach, status=SessionStatus.PLANNED, on=on,
+                    starts_at=dtime(13, 0), planned_minutes=60, created_at=b.now)
+        )  # fmt: skip
+    agreement = CoachingAgreement(
+        project=project, signed_by_name="Dr A Partner", signed_by_role="GP partner",
+        signed_on=project.starts_on + timedelta(days=3), meeting_slot="Tuesdays at 1pm", meeting_minutes=60,
+        staff_released="The team for the hour.", champion=team[0].name or "The practice manager",
+        patients_involved="A patient representative sits on the team.", recorded_at=_moment(b, project.starts_on),
+    )  # fmt: skip
+    return sessions, attendance, actions, agreement
+
+
+def _step_on(planned: PlannedProject, on: date) -> str:
+    step = str(Step.ORGANISE)
+    for _, to_step, when in planned.path:
+        if when.date() <= on and to_step != Step.WITHDRAWN:
+            step = to_step
+    return step
+
+
+def build_coaching(b: Build) -> None:
+    """Coach profiles with training, and for each project its agreement, sessions, attendance and actions."""
+    rng = b.rng
+    profiles, training = [], []
+    for commissioner_id, coaches in b.coaches.items():
+        for n, user in enumerate(coaches):
+            trained = b.today - timedelta(days=rng.randint(200, 1500))
+            profile = CoachProfile(
+                user=user, commissioner_id=commissioner_id, commissioning_role="Primary care commissioning manager",
+                level=(CoachLevel.MENTOR, CoachLevel.COACH, CoachLevel.COACH, CoachLevel.IN_TRAINING)[n % 4],
+                trained_on=trained, protected_hours=Decimal("4.0"), max_projects=rng.choice((3, 4, 5)),
+                calendar_token=f"bench-{user.pk}-{rng.getrandbits(64):x}",
+            )  # fmt: skip
+            profiles.append(profile)
+            training.append(TrainingRecord(coach=profile, course="Clinical microsystems coaching", completed_on=trained,
+                                           hours=Decimal("14.0")))  # fmt: skip
+    _insert(CoachProfile, profiles)
+    for record in training:
+        record.coach_id = record.coach.pk
+    _insert(TrainingRecord, training)
+
+    sessions, attendance, actions, agreements = [], [], [], []
+    for planned in b.projects:
+        s, a, x, agreement = _session_rows(b, planned)
+        sessions += s
+        attendance += a
+        actions += x
+        if agreement is not None:
+            agreements.append(agreement)
+    _insert(Session, sessions)
+    for row in attendance:
+        row.session_id = row.session.pk
+    _insert(SessionAttendance, attendance)
+    for action in actions:
+        action.raised_in_id = action.raised_in.pk
+    _insert(Action, actions)
+    _insert(CoachingAgreement, agreements)
+
+
 STEPS: list[Callable[[Build], None]] = [
-    build_programme, build_practices, build_staff, build_projects, build_improvement,
+    build_programme, build_practices, build_staff, build_projects, build_improvement, build_coaching,
 ]  # fmt: skip
 
 
@@ -973,6 +1094,9 @@ def describe() -> dict[str, Any]:
             "pdsa_cycles": PdsaCycle.objects.count(),
             "measures": Measure.objects.count(),
             "measure_values": MeasureValue.objects.count(),
+            "coaches": CoachProfile.objects.count(),
+            "sessions": Session.objects.count(),
+            "actions": Action.objects.count(),
         },
         "commissioner": (
             {"ods_code": commissioner.ods_code, "name": commissioner.name, "practices": commissioner.n}  # type: ignore[attr-defined]
