@@ -31,7 +31,8 @@ class Event:
     starts: datetime  # aware
     ends: datetime  # aware
     summary: str
-    stamp: datetime  # aware: when this version of the event was last changed
+    stamp: datetime  # aware: when the feed was written (DTSTAMP)
+    modified: datetime | None = None  # aware: when the session last changed (LAST-MODIFIED)
     description: str = ""
     location: str = ""
     url: str = ""
@@ -74,13 +75,14 @@ def event_lines(event: Event) -> list[str]:
         "BEGIN:VEVENT",
         f"UID:{event.uid}",
         f"DTSTAMP:{utc_stamp(event.stamp)}",
-        f"LAST-MODIFIED:{utc_stamp(event.stamp)}",
         f"SEQUENCE:{event.sequence}",
         f"DTSTART:{utc_stamp(event.starts)}",
         f"DTEND:{utc_stamp(event.ends)}",
         f"SUMMARY:{escape_text(event.summary)}",
         f"STATUS:{'TENTATIVE' if event.tentative else 'CONFIRMED'}",
     ]
+    if event.modified:
+        lines.append(f"LAST-MODIFIED:{utc_stamp(event.modified)}")
     if event.location:
         lines.append(f"LOCATION:{escape_text(event.location)}")
     if event.description:
@@ -112,7 +114,7 @@ def local_moment(on: date, at: time) -> datetime:
     return datetime.combine(on, at, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
-def session_event(session: Session, *, url: str, host: str) -> Event:
+def session_event(session: Session, *, url: str, host: str, now: datetime) -> Event:
     """A session as an event: the project and practice as the title, the agenda as the description."""
     project, practice = session.project, session.project.practice
     starts = local_moment(session.on, session.starts_at)
@@ -124,7 +126,8 @@ def session_event(session: Session, *, url: str, host: str) -> Event:
         starts=starts,
         ends=starts + timedelta(minutes=minutes or session.planned_minutes),
         summary=f"Coaching: {project.title} ({practice.name})",
-        stamp=session.updated_at,
+        stamp=now,
+        modified=session.updated_at,
         description=f"{description}\n\n{url}",
         location=practice.name if session.format == SessionFormat.IN_PERSON else session.get_format_display(),
         url=url,

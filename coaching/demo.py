@@ -1,5 +1,6 @@
 """Demo coaches: a mentor, an experienced coach and a coach in training for each demo commissioner,
-with their training records and the mentoring pairs that let the newer coaches coach alone.
+with their training records and the mentoring pairs that let the newer coaches coach alone; and
+a history of coaching sessions with actions for each demo project.
 
 Built through the services, so the profiles pass the same rules as ones made by hand. Safe to run
 again: a coach who already has a profile is left as they are.
@@ -7,13 +8,14 @@ again: a coach who already has a profile is left as they are.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
 from microsystems.models import User
 from practices.models import Commissioner, ProgrammeRole, ProgrammeRoleKind
+from projects.models import Project, Step
 
 from .coaches import (
     ProfileDetails,
@@ -22,7 +24,7 @@ from .coaches import (
     create_coach_profile,
     start_mentoring,
 )
-from .models import ClinicalBackground, CoachLevel, CoachProfile
+from .models import ActionStatus, Attendance, ClinicalBackground, CoachLevel, CoachProfile, SessionFormat
 
 # By the local part of the demo coach's e-mail: level, clinical background, years since trained, areas.
 PROFILES = {
@@ -73,3 +75,68 @@ def _train(profile: CoachProfile, trained: date, years: int, *, by: User, today:
                 course="Coaching refresher", completed_on=on, hours=Decimal("3.5"), is_refresher=True
             )
             add_training_record(coach=profile, details=refresher, by=by, today=today)
+
+
+SESSION_EVERY = timedelta(weeks=2)
+DEMO_ACTIONS = (
+    "Draft the buddy list for the GPs",
+    "Count this week's results by hand",
+    "Ask the patient group for two volunteers",
+    "Map the process with reception",
+    "Share the run chart at the practice meeting",
+    "Book the room for the next PDSA cycle",
+)
+
+
+def seed_sessions(project: Project, *, until: date, by: User, plan_next: bool = True) -> int:
+    """A session every two weeks from the project's first week up to ``until``, logged by its coach,
+    each with an action or two and the last one's actions reviewed; the number logged.
+
+    With ``plan_next`` the last log plans the next session, so an open project shows what comes next.
+    """
+    from .sessions import ActionRow, Review, SessionLog, save_session_log, start_session
+
+    team = list(project.team.all())
+    if not team:
+        return 0
+    roles = {m.meeting_role: m.pk for m in team if m.meeting_role}
+    on, n, logged = project.starts_on + timedelta(days=4), 0, 0
+    while on <= until:
+        session = start_session(project=project, by=by, now=timezone.make_aware(datetime.combine(on, time(13, 0))))
+        open_actions = list(project.actions.filter(status=ActionStatus.OPEN))
+        next_on = on + SESSION_EVERY
+        last = next_on > until
+        log = SessionLog(
+            on=on,
+            starts_at=time(13, 0),
+            planned_minutes=60,
+            actual_minutes=(55, 60, 75, 60)[n % 4],  # now and then it overruns
+            format=SessionFormat.IN_PERSON if n % 3 else SessionFormat.VIDEO,
+            step=project.step if project.step in (Step.ORGANISE, Step.ASSESS, Step.DIAGNOSE, Step.TREAT) else "",
+            meeting_roles=roles,
+            attendance={
+                m.pk: (Attendance.APOLOGIES if i == (n % len(team)) and n else Attendance.PRESENT)
+                for i, m in enumerate(team)
+            },  # fmt: skip
+            agenda="Actions from last time; where we are in the workbook; the next steps.",
+            notes="The team reviewed progress and agreed the next steps.",
+            decisions="Carry on with the plan agreed last time.",
+            next_on=next_on if plan_next or not last else None,
+            actions=[
+                ActionRow(
+                    prefix=f"actions-{k}",
+                    id=None,
+                    description=DEMO_ACTIONS[(n + k) % len(DEMO_ACTIONS)],
+                    owner_id=team[(n + k) % len(team)].pk,
+                    due_on=next_on,
+                )  # fmt: skip
+                for k in range(1 + n % 2)
+            ],
+            reviews={
+                a.pk: Review(status=ActionStatus.DONE if (a.pk + n) % 4 else ActionStatus.OPEN, was="open")
+                for a in open_actions
+            },  # fmt: skip
+        )
+        save_session_log(session=session, log=log, base_version=session.version, by=by, hold=True, today=until)
+        on, n, logged = next_on, n + 1, logged + 1
+    return logged

@@ -108,9 +108,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     profile = get_object_or_404(
         CoachProfile.objects.select_related("user"), calendar_token=token, is_active=True, user__is_active=True
     )
-    host = request.get_host().split(":")[0]
+    host, now = request.get_host().split(":")[0], timezone.now()
     events = [
-        session_event(s, url=request.build_absolute_uri(s.get_absolute_url()), host=host)
+        session_event(s, url=request.build_absolute_uri(s.get_absolute_url()), host=host, now=now)
         for s in select.calendar_sessions(profile, timezone.localdate())
     ]
     name = f"Coaching sessions: {profile.user.get_full_name()}"

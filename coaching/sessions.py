@@ -218,7 +218,7 @@ def save_session_log(
     """
     today = today or timezone.localdate()
     with transaction.atomic():
-        current = Session.objects.select_for_update().select_related("project").get(pk=session.pk)
+        current = Session.objects.select_for_update(of=("self",)).select_related("project").get(pk=session.pk)
         if current.version != base_version:
             raise SessionConflict(current)
         if current.status == SessionStatus.CANCELLED:
@@ -232,13 +232,14 @@ def save_session_log(
         action_ids = _write_actions(current, log.actions, by=by)
         _write_reviews(current, log.reviews, by=by)
         next_session = _plan_next(current, previous_next_on=previous_next_on, by=by) if hold else None
-        audit(
-            current,
-            "session.held" if hold and not was_held else "session.saved",
-            by=by,
-            summary=f"{current.project.title}: session on {current.on:%d/%m/%Y} v{current.version}",
-            changes={"status": current.status, "version": current.version},
-        )
+        if hold:  # a draft autosaves every few seconds: the audit trail records the log once it is held
+            audit(
+                current,
+                "session.saved" if was_held else "session.held",
+                by=by,
+                summary=f"{current.project.title}: session on {current.on:%d/%m/%Y} v{current.version}",
+                changes={"status": current.status, "version": current.version},
+            )
     return SavedLog(session=current, action_ids=action_ids, next_session=next_session)
 
 

@@ -447,7 +447,10 @@ def ramps_of(cycles: Iterable[PdsaCycle], *, known: dict[int, PdsaCycle] | None 
 def ramps_for(project: Project) -> list[Ramp]:
     """The project's cycles as ramps (see ``Ramp``), in one query: for the project overview."""
     fields = ("project_id", "number", "follows_id", "change_idea_id", "results", "decision", "actual_start")
-    return ramps_of(project.cycles.only(*fields, "observations", "as_planned"))  # what ``stage`` reads
+    cycles = project.cycles.select_related("change_idea").only(
+        *fields, "observations", "as_planned", "change_idea__title"
+    )
+    return ramps_of(cycles)  # only what ``stage`` and the badges read
 
 
 @dataclass(frozen=True)

@@ -659,6 +659,16 @@ def build_project(plan: Plan, practice: Practice, people: People, *, patient_rep
             _complete(project, topic, starts_on, by=lead_coach)
         else:
             move_to_next_step(project=project, by=lead_coach)
+    if (plan.withdrawn_in or plan.step) != Step.ORGANISE:
+        from coaching.demo import seed_sessions  # coaching builds on projects
+
+        project.refresh_from_db()
+        coached_until = project.completed_on or timezone.localdate() - timedelta(days=1)
+        if plan.withdrawn_in:
+            weeks = WEEKS_TO_REACH.get(Step(plan.withdrawn_in), 0) + 1
+            coached_until = min(coached_until, starts_on + timedelta(weeks=weeks))
+        coached = plan.step in (Step.ASSESS, Step.DIAGNOSE, Step.TREAT) and not plan.withdrawn_in
+        seed_sessions(project, until=coached_until, by=lead_coach, plan_next=coached)
     if plan.withdrawn_in:
         on = min(timezone.localdate(), starts_on + timedelta(weeks=WEEKS_TO_REACH.get(Step(plan.withdrawn_in), 0) + 2))
         withdraw_project(project=project, on=on, reason=plan.withdrawal_reason, by=lead_coach)

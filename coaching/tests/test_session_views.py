@@ -110,6 +110,7 @@ def test_everyone_who_sees_the_project_sees_its_sessions(as_, project, held, who
     response = as_(who).get(url("project_sessions", project.pk))
     assert response.status_code == 200
     assert "Audit the inbox" in response.text
+    assert "80 of 60 minutes" in response.text and "Overran by 20 min" in response.text
     assert as_(who).get(url("session", held.pk)).status_code == 200
 
 
@@ -487,6 +488,19 @@ def test_a_new_calendar_link_revokes_the_old_one(as_, client, programme):
     assert client.get(url("calendar", old)).status_code == 404
     feed = client.get(url("calendar", profile.calendar_token))
     assert feed.status_code == 200 and feed["Content-Type"] == "text/calendar; charset=utf-8"
+
+
+def test_my_sessions_lists_the_coachs_sessions_across_projects_newest_first(as_, programme, held):
+    other = ProjectFactory(practice=programme.sibling_practice, lead_coach=programme.coach, title="Flu clinic")
+    SessionFactory(project=other, coach=programme.coach, on=today())
+    SessionFactory(on=today())  # someone else's
+    html = as_("coach").get(url("my_sessions")).text
+    assert html.count("<tr>") == 1 + 2
+    assert html.index("Flu clinic") < html.index(held.project.title)
+
+
+def test_a_coach_without_a_profile_cannot_make_a_calendar_link(as_):
+    assert as_("coach").post(url("calendar_new_link")).status_code == 404
 
 
 def test_an_unknown_calendar_token_is_404(client, db):

@@ -75,13 +75,17 @@ def test_builds_a_coherent_dataset(tiny: bench_command.Dataset) -> None:
 
 @pytest.mark.slow
 def test_serves_and_measures_every_page(tiny: bench_command.Dataset) -> None:
+    bench_command.write_chart_sized_file(tiny)  # what ``bench`` does before serving
     measured = bench_command.measure_dataset(tiny, workers=1, warmup=0, rounds=2)
 
-    assert measured.urls == [page.url(tiny) for page in bench_command.PAGES]
+    for url, page in zip(measured.urls, bench_command.PAGES, strict=True):
+        assert url.startswith("/charts/") if page.resolve else url == page.url(tiny)
     for sample in [measured.bare, *measured.pages]:
         assert len(sample.times_ms) == 2
         assert all(t > 0 for t in sample.times_ms)
-        assert sample.queries >= 1  # at least the user (the session may come from the cache)
+    for sample, page in zip(measured.pages, bench_command.PAGES, strict=True):
+        served_before_the_session = page.name in {"Static file the size of the chart", "Chart image (signed link)"}
+        assert sample.queries == 0 if served_before_the_session else sample.queries >= 1
 
 
 def test_bench_build_refuses_other_settings() -> None:
@@ -133,6 +137,7 @@ def _dataset(label: str, practices: int) -> bench_command.Dataset:
         "samples": {
             "practice": {"largest": {"key": "A81001"}, "smallest": {"key": "A81002"}},
             "project": {"largest": {"key": 41}, "smallest": {"key": 7}},
+            "measure": {"largest": {"key": "41/5"}, "smallest": {"key": "7/2"}},
         },
     }
     return bench_command.Dataset(label, practices, f"sqlite:///{label}", label, manifest)
@@ -156,7 +161,9 @@ def test_summary_has_the_results_shape_and_flags_varying_queries() -> None:
     results = bench_command.summarise(full, small)
 
     assert set(results["bare"]) == {"p50_ms", "p95_ms"}
-    assert [set(p) for p in results["pages"]] == [{"name", "url", "p50_ms", "p95_ms", "queries", "queries_small"}] * n
+    keys = {"name", "url", "p50_ms", "p95_ms", "queries", "queries_small"}
+    keys |= {"p95_ratio", "compared_with", "max_p95_ratio"}
+    assert [set(p) for p in results["pages"]] == [keys] * n
     assert results["pages"][detail]["url"] == "/practices/A81001/"
     overview = next(p for p in results["pages"] if p["name"] == "Project overview")
     assert overview["url"] == "/projects/41/"
@@ -183,7 +190,9 @@ def test_summary_reports_slow_pages() -> None:
     assert results["checks"]["queries_constant"] is True
     assert results["checks"]["latency_within_target"] is False
     assert "10.0× the bare view's" in results["checks"]["latency_problems"][0]
-    assert all("SLOW" in line for line in bench_command.table(results)[3:])
+    compared_with_another = {p.name for p in bench_command.PAGES if p.against}
+    for page, line in zip(bench_command.PAGES, bench_command.table(results)[3:], strict=True):
+        assert ("SLOW" in line) != (page.name in compared_with_another)  # the same time as its yardstick: 1×
 
 
 def test_sample_statistics_ignore_the_occasional_session_write() -> None:

@@ -32,6 +32,14 @@
       return;
     }
     status.textContent = text;
+    styleStatus(isError);
+  }
+
+  function styleStatus(isError) {
+    var status = document.getElementById("autosave-status");
+    if (!status) {
+      return;
+    }
     status.classList.toggle("text-danger", Boolean(isError));
     status.classList.toggle("fw-bold", Boolean(isError));
     status.classList.toggle("text-body-secondary", !isError);
@@ -140,6 +148,7 @@
     var xhr = event.detail.xhr;
     var status = xhr ? xhr.status : 0;
     state.inFlight = false;
+    styleStatus(status === 409 || status === 422);
     if (status === 200 && xhr.responseURL && xhr.responseURL.indexOf("/account/") >= 0) {
       setStatus("Not saved: you have been signed out. Sign in again in a new tab; your text stays here.", true);
     } else if (status === 200) {

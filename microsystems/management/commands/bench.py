@@ -98,6 +98,7 @@ class Page:
     url: Callable[[Dataset], str]
     max_p95_ratio: float = TARGET_P95_RATIO
     against: str | None = None
+    who: str = "lead"  # "lead", or "coach": the busiest coach of the lead's commissioner
     resolve: Callable[[Dataset, Client], str] | None = None
 
 
@@ -146,6 +147,12 @@ PAGES: list[Page] = [
     Page("PDSA cycles", _project("cycles")),
     Page("Measures", _project("measures")),
     Page("Measure page", _measure()),
+    Page("Coach directory", lambda d: reverse("coaching:coaches")),
+    Page("Coach matching", lambda d: reverse("coaching:matching", args=[d.sample("project")])),
+    Page("Coaching agreement", lambda d: reverse("coaching:agreement", args=[d.sample("project")])),
+    Page("Sessions of a project", lambda d: reverse("coaching:project_sessions", args=[d.sample("project")])),
+    Page("Coach home", lambda d: reverse("coaching:home"), who="coach"),
+    Page("Sessions of a coach", lambda d: reverse("coaching:my_sessions"), who="coach"),
     Page("Static file the size of the chart", lambda d: CHART_STATIC),
     Page(
         "Chart image (signed link)",
@@ -489,12 +496,12 @@ class Sample:
         return min(n for n, seen in counts if seen == top)
 
 
-def measure(client: Client, urls: list[str], warmup: int, rounds: int) -> list[Sample]:
-    """Request every URL once a round, in turn: ``warmup`` rounds unrecorded, then ``rounds`` recorded."""
+def measure(clients: dict[str, Client], who: list[str], urls: list[str], warmup: int, rounds: int) -> list[Sample]:
+    """Request every URL once a round, in turn, each as its user: ``warmup`` rounds unrecorded, then ``rounds``."""
     samples = [Sample() for _ in urls]
     for round_ in range(warmup + rounds):
-        for url, sample in zip(urls, samples, strict=True):
-            response = client.get(url)
+        for url, sample, user in zip(urls, samples, who, strict=True):
+            response = clients[user].get(url)
             if response.status != 200:
                 where = response.headers.get("Location")
                 raise CommandError(f"GET {url} answered {response.status}" + (f", to {where}" if where else "") + ".")
@@ -520,11 +527,15 @@ class Measurement:
 def measure_dataset(dataset: Dataset, *, workers: int, warmup: int, rounds: int) -> Measurement:
     """Serve the dataset with gunicorn, sign in as its lead and measure the bare view and every page."""
     with Server(dataset.database_url, workers) as server:
-        client = Client(server.port)
+        clients = {"lead": Client(server.port), "coach": Client(server.port)}
         try:
-            client.sign_in(**dataset.manifest["login"])
+            clients["lead"].sign_in(**dataset.manifest["login"])
+            if dataset.manifest.get("coach_login"):
+                clients["coach"].sign_in(**dataset.manifest["coach_login"])
+            client = clients["lead"]
             urls = [page.resolve(dataset, client) if page.resolve else page.url(dataset) for page in PAGES]
-            bare, *pages = measure(client, [BARE_URL, *urls], warmup, rounds)
+            who = ["lead", *(page.who for page in PAGES)]
+            bare, *pages = measure(clients, who, [BARE_URL, *urls], warmup, rounds)
         except CommandError as e:
             raise CommandError(f"{e}\nThe server's log ends:\n{server.output()}") from None
     return Measurement(dataset, bare, urls, pages)
@@ -650,6 +661,7 @@ def write_chart_sized_file(dataset: Dataset) -> None:
     if not size:
         raise CommandError("The full dataset has no drawn sample chart: see bench_build.render_sample_charts().")
     path = Path(settings.BASE_DIR) / "bench" / "static" / CHART_STATIC.rsplit("/", 1)[1]
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(os.urandom(size))
 
 

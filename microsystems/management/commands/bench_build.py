@@ -979,6 +979,19 @@ def render_sample_charts(log: Callable[[str], None] = print) -> None:
     log(f"  render_sample_charts: {time.monotonic() - started:.1f}s")
 
 
+def _busiest_coach_login(commissioner: Commissioner | None) -> dict[str, str] | None:
+    """The coach of the benchmarked commissioner with the most sessions: whose coaching pages are timed."""
+    if commissioner is None:
+        return None
+    coach = (
+        User.objects.filter(coach_profile__commissioner=commissioner)
+        .annotate(sessions=Count("coaching_sessions"))
+        .order_by("-sessions", "email")
+        .first()
+    )
+    return {"email": coach.email, "password": PASSWORD} if coach else None
+
+
 def sample_chart(commissioner: Commissioner | None) -> dict[str, Any]:
     """The stored run chart of the largest sample measure: the file ``bench`` serves beside a static one."""
     from django.core.files.storage import default_storage
@@ -1104,6 +1117,7 @@ def describe() -> dict[str, Any]:
             else None
         ),
         "login": {"email": lead.email, "password": PASSWORD} if lead else None,
+        "coach_login": _busiest_coach_login(commissioner),
         "samples": samples(commissioner),
         "chart": sample_chart(commissioner),
     }
