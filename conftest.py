@@ -48,13 +48,18 @@ def programme(db: None) -> Programme:
     sibling = PracticeFactory(commissioner=west, ods_code="G82016", name="Kingswood Surgery")
     other = PracticeFactory(commissioner=east, ods_code="G81001", name="Crowborough Surgery")
 
+    def named(email: str) -> User:
+        """A plain name from the address: a random name with an apostrophe would be escaped in pages."""
+        local, domain = email.split("@")
+        return UserFactory(email=email, full_name=f"{local.title()} {domain.split('.')[0].title()}")
+
     def role(kind: str, commissioner: Commissioner, email: str) -> User:
-        user = UserFactory(email=email)
+        user = named(email)
         ProgrammeRoleFactory(user=user, commissioner=commissioner, role=kind)
         return user
 
     def member(practice: Practice, staff_role: str, email: str) -> User:
-        user = UserFactory(email=email)
+        user = named(email)
         MembershipFactory(user=user, practice=practice, role=staff_role)
         return user
 

@@ -188,6 +188,7 @@ class Session(models.Model):
         ordering = ["-on", "-starts_at", "-id"]
         indexes = [
             models.Index(fields=["project", "on"]),
+            models.Index(fields=["project", "status", "on"]),  # a project's last held and next planned session
             models.Index(fields=["coach", "on"]),
             models.Index(fields=["status", "on"]),
         ]
@@ -246,7 +247,7 @@ class Action(models.Model):
 
     class Meta:
         ordering = ["due_on", "id"]
-        indexes = [models.Index(fields=["project", "status"]), models.Index(fields=["status", "due_on"])]
+        indexes = [models.Index(fields=["project", "status", "due_on"]), models.Index(fields=["status", "due_on"])]
 
     def __str__(self) -> str:
         return self.description

@@ -80,7 +80,8 @@ def open_actions(project: Project) -> QuerySet[Action]:
 
 def coach_sessions(user: User) -> QuerySet[Session]:
     """The sessions a coach ran or is down to run, and those of the projects they coach, newest first."""
-    mine = Q(coach=user) | Q(project__lead_coach=user) | Q(project__co_coach=user)
+    coached = Project.objects.filter(Q(lead_coach=user) | Q(co_coach=user)).values("pk")
+    mine = Q(coach=user) | Q(project_id__in=coached)  # a subquery, not a join: each side uses its index
     return with_counts(Session.objects.filter(mine).select_related("project", "project__practice", "coach")).order_by(
         "-on", "-starts_at", "-pk"
     )
@@ -199,7 +200,8 @@ def week_of(today: date) -> tuple[date, date]:
 def week_sessions(user: User, today: date) -> QuerySet[Session]:
     """This week's sessions (Monday to Sunday) of the coach's projects, in time order."""
     monday, sunday = week_of(today)
-    mine = Q(coach=user) | Q(project__lead_coach=user) | Q(project__co_coach=user)
+    coached = Project.objects.filter(Q(lead_coach=user) | Q(co_coach=user)).values("pk")
+    mine = Q(coach=user) | Q(project_id__in=coached)  # a subquery, not a join: each side uses its index
     return (
         Session.objects.filter(mine, on__range=(monday, sunday))
         .exclude(status=SessionStatus.CANCELLED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -173,8 +174,14 @@ def assign_coaches(
 # Steps
 
 
-def missing_to_leave(project: Project) -> list[str]:
-    """What the method asks for before the project leaves its current step, in plain words."""
+def missing_to_leave(
+    project: Project, *, cycles: Iterable[Any] | None = None, measure_points: Iterable[int] | None = None
+) -> list[str]:
+    """What the method asks for before the project leaves its current step, in plain words.
+
+    A page that has already loaded the project's cycles and its measures' point counts passes
+    them, so Treat's guard costs no more queries.
+    """
     if project.step == Step.ORGANISE:
         return _missing_in_organise(project)
     if project.step == Step.ASSESS:
@@ -190,16 +197,26 @@ def missing_to_leave(project: Project) -> list[str]:
             missing.append("Write every part of the global aim.")
         return missing
     if project.step == Step.TREAT:
-        return missing_to_complete(project)
+        return missing_to_complete(project, cycles=cycles, measure_points=measure_points)
     return []
 
 
-def missing_to_complete(project: Project) -> list[str]:
+def missing_to_complete(
+    project: Project, *, cycles: Iterable[Any] | None = None, measure_points: Iterable[int] | None = None
+) -> list[str]:
     """Treat → Follow-up: the team has learnt from a cycle and has data to show for it."""
     missing = []
-    if not project.cycles.exclude(results="").exclude(decision="").exists():
+    if cycles is not None:
+        learnt = any(c.results.strip() and c.decision for c in cycles)
+    else:
+        learnt = project.cycles.exclude(results="").exclude(decision="").exists()
+    if not learnt:
         missing.append("Study at least one PDSA cycle and record what the team decided (adopt, adapt or abandon).")
-    if not project.measures.filter(values__isnull=False).exists():
+    if measure_points is not None:
+        measured = any(points for points in measure_points)
+    else:
+        measured = project.measures.filter(values__isnull=False).exists()
+    if not measured:
         missing.append("Enter data for at least one measure.")
     return missing
 

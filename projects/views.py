@@ -133,20 +133,22 @@ def _progress(project: Project) -> list[dict[str, Any]]:
 def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = get_in_scope_or_404(project_for_overview(request.user), request, pk=pk)
     progress = _progress(project)
+    ramps, measures = ramps_for(project), measures_for_overview(project)
+    loaded = {"cycles": [c for ramp in ramps for c in ramp.cycles], "measure_points": [m.points for m in measures]}
     context = {
         "project": project,
         "team": project.team.all(),
         "champion": next((m for m in project.team.all() if m.is_champion), None),
         "progress": progress,
         "steps_done": sum(p["state"] == "done" for p in progress),
-        "missing": missing_to_leave(project) if project.is_active else [],
+        "missing": missing_to_leave(project, **loaded) if project.is_active else [],
         "next_step": Step(project.next_step).label if project.next_step else "",
         "workbook": _workbook_progress(project),
         "step_changes": project.step_changes.all(),
         "aims": project.specific_aims.all(),
         "agreement": getattr(project, "agreement", None),  # select_related: no query
-        "ramps": ramps_for(project),
-        "measures": measures_for_overview(project),
+        "ramps": ramps,
+        "measures": measures,
         "can": _abilities(request, project),
     }
     return render(request, "projects/overview.html", context)
