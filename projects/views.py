@@ -134,7 +134,8 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = get_in_scope_or_404(project_for_overview(request.user), request, pk=pk)
     progress = _progress(project)
     ramps, measures = ramps_for(project), measures_for_overview(project)
-    loaded = {"cycles": [c for ramp in ramps for c in ramp.cycles], "measure_points": [m.points for m in measures]}
+    points = [m.points for m in measures]  # type: ignore[attr-defined]
+    loaded = {"cycles": [c for ramp in ramps for c in ramp.cycles], "measure_points": points}
     context = {
         "project": project,
         "team": project.team.all(),
