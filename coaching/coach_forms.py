@@ -5,31 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from microsystems.forms import CrispyForm as _Form
+from microsystems.forms import date_field as _date
+from microsystems.forms import required as _required
 from practices.models import ProgrammeRole
 from projects.models import ClinicalArea
 
 from .coaches import ProfileDetails, TrainingDetails
 from .models import ClinicalBackground, CoachLevel, CoachProfile
-
-
-def _date(label: str, **kwargs: Any) -> forms.DateField:
-    return forms.DateField(label=label, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}), **kwargs)
-
-
-def _required(message: str) -> dict[str, str]:
-    return {"required": message}
-
-
-class _Form(forms.Form):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
 
 
 class ProfileForm(_Form):

@@ -18,6 +18,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.forms import BoundField
 
+from microsystems.forms import date_field as _date
 from projects.models import TeamMember
 
 from .models import Action, ActionStatus, Attendance, Session, SessionFormat
@@ -35,10 +36,6 @@ REVIEW_CHOICES = [
 ROLE_LABELS = {"leader": "Leader", "facilitator": "Facilitator", "timekeeper": "Timekeeper", "recorder": "Recorder"}
 RADIO = forms.RadioSelect(attrs={"class": "form-check-input"})
 NOT_ON_TEAM = "Choose a member of the improvement team from the list."
-
-
-def _date(label: str, **kwargs: Any) -> forms.DateField:
-    return forms.DateField(label=label, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}), **kwargs)
 
 
 def _time(label: str, **kwargs: Any) -> forms.TimeField:

@@ -11,10 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.db.models import QuerySet
 from django.http import QueryDict
+
+from microsystems.forms import CrispyForm, date_field
+from microsystems.forms import required as _required
 
 from .cycles import TASK_COLUMNS, TASK_LABELS, TASK_LIMITS, CycleDetails, IdeaDetails, fishbone_causes
 from .models import ActDecision, ChangeIdea, Measure, PdsaCycle, Project, SpecificAim
@@ -24,14 +26,10 @@ NEW_ROW = "__row__"
 _TASK_INPUT = re.compile(rf"tasks-(\d{{1,3}})-({'|'.join(TASK_COLUMNS)})")
 
 
-def _required(message: str) -> dict[str, str]:
-    return {"required": message}
-
-
 def _date(label: str, **kwargs: Any) -> forms.DateField:
     kwargs.setdefault("error_messages", {})
     kwargs["error_messages"].setdefault("invalid", f"Enter the {label.lower()} as a date, for example 3/3/2025.")
-    return forms.DateField(label=label, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}), **kwargs)
+    return date_field(label, **kwargs)
 
 
 def _text(model: Any, name: str, label: str, *, rows: int = 3, **kwargs: Any) -> forms.CharField:
@@ -45,11 +43,9 @@ def _text(model: Any, name: str, label: str, *, rows: int = 3, **kwargs: Any) ->
     return forms.CharField(label=label, max_length=limit, widget=widget, error_messages=messages, **kwargs)
 
 
-class _Form(forms.Form):
+class _Form(CrispyForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page's form carries the token
 
 

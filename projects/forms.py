@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from microsystems.forms import CrispyForm as _Form
+from microsystems.forms import date_field as _date
+from microsystems.forms import required as _required
 from microsystems.models import User
 from practices.models import Practice, PracticeMembership, ProgrammeRoleKind
 
@@ -31,21 +33,6 @@ def _yes_no(label: str, help_text: str = "") -> forms.TypedChoiceField:
         widget=forms.RadioSelect,
         error_messages={"required": f"Answer yes or no: {label[0].lower()}{label[1:].rstrip('?')}?"},
     )
-
-
-def _date(label: str, **kwargs: Any) -> forms.DateField:
-    return forms.DateField(label=label, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}), **kwargs)
-
-
-def _required(message: str) -> dict[str, str]:
-    return {"required": message}
-
-
-class _Form(forms.Form):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
 
 
 class ProjectForm(_Form):
