@@ -10,10 +10,14 @@
    and ``bench_build`` in a subprocess under ``microsystems.settings.bench``; ``--keep``
    reuses a dataset that is already there.
 2. Serves the full dataset with gunicorn on loopback, signs in as the programme lead of
-   the largest commissioner, and requests the bare view and every page in ``PAGES`` in
-   turn (round-robin, so all see the same conditions): warm-up rounds, then ``--repeat``
-   timed rounds. It records each page's median and 95th-percentile latency and its SQL
-   query count (the ``X-Query-Count`` header from ``microsystems.bench``).
+   the largest commissioner (and, for the coach pages, as its busiest coach), and
+   requests the bare view and every page in ``PAGES`` in turn (round-robin, so all see
+   the same conditions): warm-up rounds, then ``--repeat`` timed rounds. A page with
+   ``against`` is compared with that page instead of the bare view (the signed chart
+   link with a static file of the same size). Before serving it also times the analysis
+   of a 10,000-point series and a chart drawn by our code against matplotlib alone. It
+   records each page's median and 95th-percentile latency and its SQL query count (the
+   ``X-Query-Count`` header from ``microsystems.bench``).
 3. Serves the small dataset the same way, for the query counts alone.
 4. Prints a table and writes ``bench/results.json``. Exits non-zero if any page's query
    count differs between the two datasets; a page slower than its target (p95 within
