@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +41,7 @@ from .sessions import (
     tick_action,
     write_reflection,
 )
+from .tables import caseload_rows_html, session_rows_html
 
 LOG = "coaching.log_session"
 TICK = "coaching.tick_action"
@@ -79,9 +81,11 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
     _coach_only(request)
     today = timezone.localdate()
     profile = select.profile_of(request.user)
+    rows = select.caseload_rows(request.user, today)
     context = {
         "today": today,
-        "rows": select.caseload_rows(request.user, today),
+        "rows": rows,
+        "caseload_html": caseload_rows_html(rows, csrf_token=get_token(request)),
         "week": select.week_sessions(request.user, today),
         "week_starts": select.week_of(today)[0],
         "profile": profile,
@@ -135,9 +139,11 @@ def _tickable(request: AuthenticatedRequest, actions: list[Action]) -> list[dict
 @login_required
 def project_sessions(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project = get_project(request, project_id)
+    page = _page(request, select.project_sessions(project))
     context = {
         "project": project,
-        "page": _page(request, select.project_sessions(project)),
+        "page": page,
+        "rows_html": session_rows_html(page, with_project=False),
         "actions": _tickable(request, list(select.open_actions(project))),
         "today": timezone.localdate(),
         "can_log": request.user.has_perm(LOG, project),
@@ -148,9 +154,9 @@ def project_sessions(request: AuthenticatedRequest, project_id: int) -> HttpResp
 @login_required
 def my_sessions(request: AuthenticatedRequest) -> HttpResponse:
     _coach_only(request)
-    return render(
-        request, "coaching/sessions/my_sessions.html", {"page": _page(request, select.coach_sessions(request.user))}
-    )
+    page = _page(request, select.coach_sessions(request.user))
+    context = {"page": page, "rows_html": session_rows_html(page, with_project=True)}
+    return render(request, "coaching/sessions/my_sessions.html", context)
 
 
 @login_required
