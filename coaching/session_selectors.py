@@ -174,11 +174,15 @@ def caseload_rows(user: User, today: date) -> list[CaseloadRow]:
     open_actions_ = Action.objects.filter(project=OuterRef("pk"), status=ActionStatus.OPEN).values("project")
     overdue = open_actions_.filter(due_on__lt=today)
     shown = ("title", "step", "practice_id", "practice__name")  # what the caseload table shows
-    projects = caseload(user).only(*shown).annotate(
-        last_held=Subquery(last_held),
-        next_on=Subquery(upcoming.order_by("on", "starts_at").values("on")[:1]),
-        open_count=Coalesce(Subquery(open_actions_.annotate(n=Count("pk")).values("n")), Value(0)),
-        overdue_count=Coalesce(Subquery(overdue.annotate(n=Count("pk")).values("n")), Value(0)),
+    projects = (
+        caseload(user)
+        .only(*shown)
+        .annotate(
+            last_held=Subquery(last_held),
+            next_on=Subquery(upcoming.order_by("on", "starts_at").values("on")[:1]),
+            open_count=Coalesce(Subquery(open_actions_.annotate(n=Count("pk")).values("n")), Value(0)),
+            overdue_count=Coalesce(Subquery(overdue.annotate(n=Count("pk")).values("n")), Value(0)),
+        )
     )
     return [
         CaseloadRow(
