@@ -276,7 +276,7 @@ def create_coach_profile(
     try:
         with transaction.atomic():
             coach = CoachProfile.objects.create(user=user, commissioner=commissioner, **_profile_fields(details))
-            audit(coach, "coach.created", by=by, summary=user.get_full_name(), changes=_audit_values(details))
+            audit(coach, "coach.created", by=by, summary=user.get_full_name(), changes=_profile_fields(details))
     except IntegrityError:
         raise ProjectError(f"{user.get_full_name()} already has a coach profile.", field="user") from None
     return coach
@@ -285,27 +285,13 @@ def create_coach_profile(
 def update_coach_profile(*, coach: CoachProfile, details: ProfileDetails, by: User, today: date) -> CoachProfile:
     details = _check_profile(details, today)
     values = _profile_fields(details)
-    changes = {
-        name: [_plain(getattr(coach, name)), _plain(value)]
-        for name, value in values.items()
-        if getattr(coach, name) != value
-    }
+    changes = {name: [getattr(coach, name), value] for name, value in values.items() if getattr(coach, name) != value}
     with transaction.atomic():
         for name, value in values.items():
             setattr(coach, name, value)
         coach.save(update_fields=list(values))
         audit(coach, "coach.updated", by=by, summary=str(coach), changes=changes)
     return coach
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (date, Decimal)):
-        return str(value)
-    return value
-
-
-def _audit_values(details: ProfileDetails) -> dict[str, Any]:
-    return {name: _plain(value) for name, value in _profile_fields(details).items()}
 
 
 # Services: training
