@@ -33,7 +33,8 @@ from pypdf import PdfReader
 
 from microsystems.audit import audit
 from microsystems.models import User
-from projects.models import Project
+from projects.models import Milestone, Project
+from projects.payments.milestones import milestone_reached
 from projects.services import ProjectError
 
 from .models import CoachingAgreement
@@ -229,6 +230,8 @@ def _save_agreement(
             action = "coaching.agreement_recorded" if created else "coaching.agreement_updated"
             summary = f"Signed on {date_format(details.signed_on)} by {details.signed_by_name}"
             audit(project, action, by=by, summary=summary, changes=changes)
+            if created:
+                milestone_reached(project=project, milestone=Milestone.AGREEMENT, on=details.signed_on, by=by)
     except Exception:
         if new_file:
             CoachingAgreement._meta.get_field("signed_copy").storage.delete(new_file)  # type: ignore[attr-defined]

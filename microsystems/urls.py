@@ -35,6 +35,7 @@ urlpatterns = [
     path("practices/", include("practices.urls")),
     path("projects/", include("projects.urls")),
     path("coaching/", include("coaching.urls")),
+    path("payments/", include("projects.payments.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -13,6 +13,8 @@ from django.urls import reverse_lazy
 from practices.models import ProgrammeRoleKind
 from practices.permissions import roles_of
 from practices.selectors import commissioners_for, engagement_summary, practices_for
+from projects.payments.scopes import MONEY_ROLES
+from projects.payments.selectors import funding_to_do
 from projects.selectors import caseload
 
 
@@ -45,5 +47,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "summary": engagement_summary(request.user) if roles.programme else None,
         "my_practices": practices_for(request.user).filter(pk__in=list(roles.practices)).select_related("pcn"),
         "caseload": caseload(request.user) if roles.holds(ProgrammeRoleKind.COACH) else [],
+        "funding": funding_to_do(request.user) if roles.commissioners_with(*MONEY_ROLES) else None,
     }
     return render(request, "home.html", context)

@@ -16,6 +16,7 @@ from django.db import transaction
 from coaching.demo import seed_coaches
 from microsystems.models import User
 from projects.demo import seed_projects
+from projects.payments.demo import seed_payments
 
 from .models import (
     Cohort,
@@ -196,6 +197,7 @@ def seed_demo() -> list[DemoLogin]:
             logins += people + _practice_staff(commissioner, slug)
         admin = _user(f"admin@{DOMAIN}", "Site Admin", is_staff=True)
         seed_projects()
+        seed_payments()  # after the projects: the tariffs make due what their first projects reached
         logins.append(DemoLogin(admin.email, DEMO_PASSWORD, "admin", "99J", None))
     return logins
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import Project, SpecificAim, StepChange, TeamMember, WorkbookSection
+from .payments import admin as payments_admin  # noqa: F401  (registers the funding models)
 
 
 class TeamInline(admin.TabularInline):

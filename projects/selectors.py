@@ -11,7 +11,7 @@ from microsystems.models import User
 from practices.models import OdsStatus, Practice, ProgrammeRoleKind
 from practices.permissions import roles_of
 
-from .models import Project, StepChange, TeamMember, WorkbookSection
+from .models import FundingRoute, Payment, Project, StepChange, TeamMember, WorkbookSection
 
 
 def projects_for(user: User | AnonymousUser) -> QuerySet[Project]:
@@ -68,10 +68,13 @@ def complete_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def first_project_ids(practice_ids: set[int]) -> dict[int, int]:
-    """Each practice's first project (the earliest start, then the lowest id), by practice id."""
+    """Each practice's first project, by practice id: the one already paid as its first, else the earliest start
+    (then the lowest id). Once paid as first, a project stays first even if an earlier one is entered later."""
+    paid_as_first = Payment.objects.filter(project=OuterRef("pk"), route=FundingRoute.FIRST_PROJECT)
     earliest = (
         Project.objects.filter(practice_id__in=practice_ids)
-        .order_by("practice_id", "starts_on", "pk")
+        .annotate(paid_as_first=Exists(paid_as_first))
+        .order_by("practice_id", "-paid_as_first", "starts_on", "pk")
         .values_list("practice_id", "pk")
     )
     first: dict[int, int] = {}

@@ -20,6 +20,7 @@ from .models import (
     ClinicalArea,
     MeetingRole,
     MemberKind,
+    Milestone,
     ProcessSubtheme,
     Project,
     SpecificAim,
@@ -29,6 +30,7 @@ from .models import (
     Typology,
     WorkbookSection,
 )
+from .payments.milestones import milestone_reached
 from .pii import patient_data_warnings, texts_in
 from .workbook import FIVE_PS, SECTIONS, SECTIONS_BY_KEY, is_written
 from .workbook_data import clean_section_data
@@ -326,6 +328,7 @@ def complete_project(
             aim.save(update_fields=["met"])
         reason = override_reason.strip() if unmet else ""
         _record_step(locked, Step.FOLLOW_UP, by=by, override_reason=reason, unmet=unmet)
+        milestone_reached(project=locked, milestone=Milestone.COMPLETION, on=outcome.completed_on, by=by)
         audit(
             locked,
             "project.completed",

@@ -31,6 +31,7 @@ from .forms import (
 )
 from .measures import measures_for_overview
 from .models import Project, SpecificAim, Step
+from .payments.selectors import funding_panel
 from .selectors import complete_rows, practices_to_start_projects, project_for_overview, projects_for
 from .selectors import project_list as project_rows
 from .services import (
@@ -151,6 +152,7 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "ramps": ramps,
         "measures": measures,
         "can": _abilities(request, project),
+        "funding_panel": funding_panel(project, sees_amounts=request.user.has_perm("payments.see_amounts", project)),
     }
     return render(request, "projects/overview.html", context)
 

@@ -1,0 +1,79 @@
+"""How a project is funded: derived from whether it is its practice's first and from its applications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..models import ApplicationStatus, FundingApplication, FundingRoute, Project, Tariff
+from ..selectors import first_project_ids
+
+
+class FundingState:
+    FIRST_PROJECT = "first_project"
+    FUNDED = "funded"
+    PENDING = "pending"
+    SELF_FUNDED = "self_funded"
+
+
+LABELS = {
+    FundingState.FIRST_PROJECT: "Funded: first project (enhanced service)",
+    FundingState.FUNDED: "Funded: application approved",
+    FundingState.PENDING: "Funding application waiting for a decision",
+    FundingState.SELF_FUNDED: "Self-funded",
+}
+
+
+@dataclass(frozen=True)
+class Funding:
+    """What anyone who sees the project may know of its funding; amounts are for finance, the lead and the practice."""
+
+    state: str
+    application: FundingApplication | None = None
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.state]
+
+    @property
+    def is_funded(self) -> bool:
+        return self.state in {FundingState.FIRST_PROJECT, FundingState.FUNDED}
+
+    @property
+    def route(self) -> str | None:
+        return {
+            FundingState.FIRST_PROJECT: FundingRoute.FIRST_PROJECT,
+            FundingState.FUNDED: FundingRoute.APPLICATION,
+        }.get(self.state)
+
+
+def is_first_project(project: Project) -> bool:
+    return first_project_ids({project.practice_id}).get(project.practice_id) == project.pk
+
+
+def live_application(project: Project) -> FundingApplication | None:
+    return (
+        project.funding_applications.filter(status__in=[ApplicationStatus.PENDING, ApplicationStatus.APPROVED])
+        .order_by("-submitted_at")
+        .first()
+    )
+
+
+def funding_of(project: Project) -> Funding:
+    if is_first_project(project):
+        return Funding(FundingState.FIRST_PROJECT)
+    application = live_application(project)
+    if application is None:
+        return Funding(FundingState.SELF_FUNDED)
+    if application.status == ApplicationStatus.APPROVED:
+        return Funding(FundingState.FUNDED, application)
+    return Funding(FundingState.PENDING, application)
+
+
+def funded_amount(funding: Funding, tariff: Tariff | None) -> Decimal | None:
+    """The whole amount a funded project is paid across its milestones, before adjustments."""
+    if funding.state == FundingState.FIRST_PROJECT:
+        return tariff.first_project_amount if tariff else None
+    if funding.state == FundingState.FUNDED and funding.application is not None:
+        return funding.application.amount_approved
+    return None
