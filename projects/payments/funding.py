@@ -60,9 +60,11 @@ def live_application(project: Project) -> FundingApplication | None:
 
 
 def funding_of(project: Project) -> Funding:
-    if is_first_project(project):
-        return Funding(FundingState.FIRST_PROJECT)
+    """Two queries whatever the project's state, so every project page costs the same."""
+    first = is_first_project(project)
     application = live_application(project)
+    if first:
+        return Funding(FundingState.FIRST_PROJECT)
     if application is None:
         return Funding(FundingState.SELF_FUNDED)
     if application.status == ApplicationStatus.APPROVED:

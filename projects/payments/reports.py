@@ -4,7 +4,7 @@ Everything here is a read computed by the database: rows come out as tuples from
 query (``values_list`` and ``iterator``, never a model instance per row), and every total is a
 ``Sum`` with ``filter=``, grouped with ``values()``, so a report's totals are the database's own
 sums of the same rows. The CSV and XLSX writers (``exports``) and the report page share these
-functions; the bench calls ``payment_rows`` directly.
+functions; the bench calls ``payment_rows(..., as_text=True)`` and ``exports.csv_lines`` directly.
 
 A report covers one financial year (of the day a payment fell due; for an application, of the
 day it was submitted) and a set of commissioners: those the user runs the funding of, or all
@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, CharField, Count, DecimalField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, DecimalField, Func, Q, QuerySet, Sum, TextField, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -132,19 +132,45 @@ PAYMENT_COLUMNS = tuple(column for column, _ in PAYMENT_FIELDS)
 AMOUNT_INDEX = next(i for i, (_, field) in enumerate(PAYMENT_FIELDS) if field == "amount")
 
 
-def payment_rows(year: int, commissioner_ids: CommissionerIds) -> Iterator[tuple[Any, ...]]:
+class AsText(Func):
+    """An amount (two decimals) or a date as the text a CSV holds, written by the database.
+
+    Converting 100,000 amounts to ``Decimal`` and dates to ``date`` only to turn them back
+    into text costs more than the query itself; the CSV asks the database for the text.
+    """
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="(%(expressions)s)::text", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        field = self.source_expressions[0].output_field
+        template = "printf('%%.2f', %(expressions)s)" if isinstance(field, DecimalField) else "%(expressions)s"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def payment_rows(year: int, commissioner_ids: CommissionerIds, *, as_text: bool = False) -> Iterator[tuple[Any, ...]]:
     """Every payment of the year for the commissioners (None: all), one tuple per payment.
 
     The tuple follows ``PAYMENT_COLUMNS``: ids as ints, amounts as ``Decimal``, dates as
-    ``date`` (or None), everything else as text already labelled. One query with every join,
-    read from the database cursor ``CHUNK_ROWS`` at a time, so memory stays flat however many
-    payments there are. Ordered by commissioner, practice, project, then date due.
+    ``date`` (or None), everything else as text already labelled; with ``as_text`` (the CSV)
+    amounts and dates come as text (``1500.00``, ``2026-03-31``) from the database. One query
+    with every join, read from the database cursor ``CHUNK_ROWS`` at a time, so memory stays
+    flat however many payments there are. Ordered by commissioner, practice, project, then date due.
     """
+    fields = [field for _, field in PAYMENT_FIELDS]
+    annotations = _labels()
+    if as_text:
+        for i, (column, field) in enumerate(PAYMENT_FIELDS):
+            if column.kind in (MONEY, DATE):
+                annotations[f"{field}_text"] = AsText(field)
+                fields[i] = f"{field}_text"
     return (
         payments_in(year, commissioner_ids)
-        .annotate(**_labels())
+        .annotate(**annotations)
         .order_by("project__practice__commissioner__name", "project__practice__name", "project_id", "due_on", "id")
-        .values_list(*(field for _, field in PAYMENT_FIELDS))
+        .values_list(*fields)
         .iterator(chunk_size=CHUNK_ROWS)
     )
 

@@ -550,3 +550,16 @@ def test_the_page_runs_the_same_number_of_queries_with_few_or_many_payments(clie
         response = client.get(url, {"year": YEAR})
     assert response.status_code == 200
     assert len(many) == len(few)
+
+
+def test_the_formula_guard_copes_with_empty_cells_and_a_single_text_column():
+    from projects.payments.exports import _safe_rows
+
+    rows = [("=HYPERLINK(1)", None, 5), (None, "+44 1234", 6), ("plain", "text", 7)]
+
+    assert [list(r) for r in _safe_rows(rows, (0, 1))] == [
+        ["'=HYPERLINK(1)", None, 5],
+        [None, "'+44 1234", 6],
+        ["plain", "text", 7],
+    ]
+    assert [list(r) for r in _safe_rows([("@SUM(A1)", 1)], (0,))] == [["'@SUM(A1)", 1]]

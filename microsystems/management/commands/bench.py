@@ -23,6 +23,16 @@
    count differs between the two datasets; a page slower than its target (p95 within
    ``max_p95_ratio`` times the bare view's) is reported, and fails the run only with
    ``--strict``.
+5. Measures the funding export on a third dataset of its own (``<name>_bench_export`` or
+   ``bench/bench_export.sqlite3``: the practices and ``--export-rows`` payments, 100,000
+   by default, in the last whole financial year, and a tenth in the year before; see
+   ``bench_build.build_funding_volume``). In child processes (``bench_export``, see
+   ``microsystems.bench_export``): our CSV of the big year against PostgreSQL's own
+   ``COPY`` of the same query's rows (target within ``MAX_EXPORT_RATIO``; on SQLite there
+   is no ``COPY`` and the output says it was not compared), the export's memory at both
+   sizes, each in a fresh process (target: flat), and the CSV downloaded once through
+   gunicorn. A miss is reported, and fails the run only with ``--strict``.
+   ``--export-only`` measures just this and keeps the pages' results already in the file.
 
 Adding a page (every issue adds its own): append a ``Page`` to ``PAGES`` with its name
 and a function from the ``Dataset`` to its URL. A page about one object takes it from
@@ -60,7 +70,7 @@ from django.urls import reverse
 
 from microsystems.bench import QUERY_COUNT_HEADER
 
-from .bench_build import NATIONAL_PRACTICES
+from .bench_build import EXPORT_ROWS, NATIONAL_PRACTICES
 
 BENCH_SETTINGS = "microsystems.settings.bench"
 BARE_URL = "/bench/bare/"
@@ -80,6 +90,7 @@ class Dataset:
     database_url: str
     where: str  # the file or database, for people
     manifest: dict[str, Any] = field(default_factory=dict)
+    export_rows: int = 0  # the funding export's dataset: payments in its year, and no pages
 
     @property
     def is_small(self) -> bool:
@@ -735,6 +746,148 @@ def compute() -> dict[str, Any]:
     }
 
 
+# The funding export -------------------------------------------------------------------------
+
+EXPORT_RUNS = 5  # timed runs of the export and of COPY, taken in turn: the median of each
+MAX_EXPORT_RATIO = 3.0  # our CSV export may take at most 3× PostgreSQL's own COPY of the same rows
+MAX_MEMORY_RATIO = 1.5  # flat: the export's memory at the big year within 1.5× the small year's
+MEMORY_FLOOR_MIB = 1.0  # resident growth below this is page and allocator noise, not the export
+EXPORT_TIMEOUT = 600
+
+
+def export_years(dataset: Dataset) -> tuple[int, int]:
+    """The export dataset's year with the most payments (timed, and its memory) and with the fewest (memory)."""
+    by_year = {int(year): n for year, n in dataset.manifest.get("payments_by_year", {}).items()}
+    if len(by_year) < 2:
+        raise CommandError(f"The export dataset in {dataset.where} has payments in {len(by_year)} year(s), not two.")
+    return max(by_year, key=lambda y: by_year[y]), min(by_year, key=lambda y: by_year[y])
+
+
+def _export_child(dataset: Dataset, *args: str) -> dict[str, Any]:
+    return json.loads(manage(dataset.database_url, "bench_export", *args, timeout=EXPORT_TIMEOUT))
+
+
+def _flat_ratio(big: dict[str, Any], small: dict[str, Any], key: str, floor: float = 0.0) -> float:
+    return round(max(big[key], floor) / max(small[key], floor, 1e-9), 2)
+
+
+def measure_export(dataset: Dataset, *, runs: int, engine: str) -> dict[str, Any]:
+    """Time the funding export beside ``COPY`` and measure its memory at both sizes, each in a process of its own.
+
+    Then, if the report's CSV download exists, fetch it once through gunicorn as a staff
+    admin (every commissioner's rows), for what serving adds to the export itself.
+    """
+    year, small_year = export_years(dataset)
+    timing = _export_child(dataset, f"--year={year}", f"--repeat={runs}")
+    big = _export_child(dataset, f"--year={year}", "--memory")
+    small = _export_child(dataset, f"--year={small_year}", "--memory")
+    python_ratio = _flat_ratio(big, small, "python_peak_mib")
+    rss_ratio = _flat_ratio(big, small, "rss_growth_mib", MEMORY_FLOOR_MIB)
+    ratio = timing["ratio"]
+    return {
+        "database": engine,
+        "where": dataset.where,
+        "time": timing,
+        "memory": {"rows": {"small": small["rows"], "big": big["rows"]}, "small": small, "big": big},
+        "http": export_over_http(dataset, year, runs),
+        "checks": {
+            "copy_ratio": ratio,
+            "max_copy_ratio": MAX_EXPORT_RATIO,
+            "within_copy_target": None if ratio is None else ratio <= MAX_EXPORT_RATIO,
+            "python_peak_ratio": python_ratio,
+            "rss_growth_ratio": rss_ratio,
+            "max_memory_ratio": MAX_MEMORY_RATIO,
+            "memory_flat": python_ratio <= MAX_MEMORY_RATIO and rss_ratio <= MAX_MEMORY_RATIO,
+        },
+    }
+
+
+def export_over_http(dataset: Dataset, year: int, runs: int) -> dict[str, Any]:
+    """The payments CSV downloaded through gunicorn (streamed) by the staff admin: median time and size."""
+    from django.urls import NoReverseMatch
+
+    try:
+        url = reverse("payments:export_csv") + "?" + urlencode({"view": "payments", "year": year})
+    except NoReverseMatch:
+        return {"skipped": "the reports have no payments:export_csv URL yet"}
+    login = dataset.manifest.get("admin_login")
+    if not login:
+        return {"skipped": "the export dataset has no staff admin to sign in as"}
+    times, sizes, streamed = [], [], []
+    with Server(dataset.database_url, workers=1) as server:
+        client = Client(server.port)
+        try:
+            client.sign_in(**login)
+            for round_ in range(runs + 1):  # the first warms the worker up
+                response = client.get(url)
+                if response.status != 200:
+                    raise CommandError(f"GET {url} answered {response.status}.")
+                if round_:
+                    times.append(response.elapsed_ms)
+                    sizes.append(len(response.body))
+                    # Streamed: sent as it is written, so no length is known up front.
+                    streamed.append(response.headers.get("Content-Length") is None)
+        except CommandError as e:
+            raise CommandError(f"{e}\nThe server's log ends:\n{server.output()}") from None
+    return {
+        "url": url,
+        "ms": round(statistics.median(times), 1),
+        "runs_ms": [round(t, 1) for t in times],
+        "bytes": sizes[-1],
+        "streamed": all(streamed),
+    }
+
+
+def export_lines(export: dict[str, Any]) -> list[str]:
+    """The funding export's results, for people."""
+    t, m, http, checks = export["time"], export["memory"], export["http"], export["checks"]
+    rows = f"{t['rows']:,} payments of {t['year']}/{(t['year'] + 1) % 100:02d}"
+    lines = [
+        f"Funding export on {export['database']} ({export['where']}): {rows}, {t['queries']} query, "
+        f"{t['ours_bytes'] / 1e6:.1f} MB of CSV.",
+        f"  Our CSV export: {t['ours_ms']:,.0f} ms (median of {t['runs']}; {t['rows_per_second']:,} rows a second).",
+    ]
+    if t["copy_ms"] is None:
+        lines.append(f"  PostgreSQL's COPY of the same rows: NOT MEASURED ({t['copy_skipped']} to compare).")
+    else:
+        verdict = "ok" if checks["within_copy_target"] else "SLOWER THAN TARGET"
+        lines.append(
+            f"  PostgreSQL's COPY of the same query: {t['copy_ms']:,.0f} ms ({t['copy_bytes'] / 1e6:.1f} MB); "
+            f"ours is {t['ratio']:.1f}× (target at most {MAX_EXPORT_RATIO:g}×): {verdict}."
+        )
+    if "skipped" in http:
+        lines.append(f"  Through gunicorn: not measured ({http['skipped']}).")
+    else:
+        how = "streamed" if http["streamed"] else "NOT STREAMED: it has a Content-Length"
+        lines.append(
+            f"  Through gunicorn ({how}; signed in as the staff admin): {http['ms']:,.0f} ms for "
+            f"{http['bytes'] / 1e6:.1f} MB."
+        )
+    small, big = m["small"], m["big"]
+    flat = "flat" if checks["memory_flat"] else "NOT FLAT"
+    lines.append(
+        f"  Memory, each in a fresh process: {small['rows']:,} rows: Python peak {small['python_peak_mib']:.1f} MiB, "
+        f"resident growth {small['rss_growth_mib']:.1f} MiB (of {small['rss_peak_mib']:.0f}); {big['rows']:,} rows: "
+        f"{big['python_peak_mib']:.1f} MiB, {big['rss_growth_mib']:.1f} MiB (of {big['rss_peak_mib']:.0f}); "
+        f"ratios {checks['python_peak_ratio']:.2f} and {checks['rss_growth_ratio']:.2f} "
+        f"(target at most {MAX_MEMORY_RATIO:g}): {flat}."
+    )
+    return lines
+
+
+def export_problems(export: dict[str, Any]) -> list[str]:
+    checks = export["checks"]
+    problems = []
+    if checks["within_copy_target"] is False:
+        problems.append(f"the funding export is {checks['copy_ratio']:.1f}× COPY (target {MAX_EXPORT_RATIO:g}×)")
+    if not checks["memory_flat"]:
+        problems.append(
+            f"the funding export's memory grows with its rows (ratios {checks['python_peak_ratio']:.2f} "
+            f"and {checks['rss_growth_ratio']:.2f}, target {MAX_MEMORY_RATIO:g})"
+        )
+    return problems
+
+
 # The command -----------------------------------------------------------------------------
 
 
@@ -748,7 +901,22 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
         parser.add_argument("--keep", action="store_true", help="Reuse datasets already built with these sizes.")
         parser.add_argument("--out", default="bench/results.json", help="Where to write the results (JSON).")
-        parser.add_argument("--strict", action="store_true", help="Also fail when a page misses its latency target.")
+        parser.add_argument(
+            "--strict", action="store_true", help="Also fail when a page or the funding export misses its target."
+        )
+        parser.add_argument(
+            "--export-rows",
+            type=int,
+            default=EXPORT_ROWS,
+            help="Payments in the funding export's year (its own dataset; a tenth for the memory comparison). "
+            "0: no funding export.",
+        )
+        parser.add_argument("--export-runs", type=int, default=EXPORT_RUNS, help="Timed runs of the funding export.")
+        parser.add_argument(
+            "--export-only",
+            action="store_true",
+            help="Measure only the funding export; the pages' results already in --out are kept.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         with exit_on_termination():
@@ -756,17 +924,56 @@ class Command(BaseCommand):
 
     def run(self, options: dict[str, Any]) -> None:
         started = time.monotonic()
-        started_at = datetime.now(UTC)
         practices, repeat, warmup, workers = (options[k] for k in ("practices", "repeat", "warmup", "workers"))
-        if practices < 10 or repeat < 1 or warmup < 0 or workers < 1:
+        export_rows, export_runs = options["export_rows"], options["export_runs"]
+        if practices < 10 or repeat < 1 or warmup < 0 or workers < 1 or export_runs < 1:
             raise CommandError(
-                "Use --practices 10 or more, --repeat 1 or more, --warmup 0 or more, --workers 1 or more."
+                "Use --practices 10 or more, --repeat 1 or more, --warmup 0 or more, --workers 1 or more, "
+                "--export-runs 1 or more."
             )
+        if export_rows < 0 or (options["export_only"] and not export_rows):
+            raise CommandError("--export-rows is 0 (no funding export) or more; --export-only needs more than 0.")
         out = Path(options["out"])
         if not out.is_absolute():
             out = Path(settings.BASE_DIR) / out
 
         databases = databases_for(settings.DATABASES["default"])
+        if options["export_only"]:
+            # Only the funding export: the pages' results already in the file are kept.
+            results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+        else:
+            results = self.measure_pages(databases, options)
+        if export_rows:
+            results["funding_export"] = self.measure_funding_export(databases, options)
+        else:
+            results["funding_export"] = {"skipped": "--export-rows 0"}
+            self.stdout.write("\nFunding export: not measured (--export-rows 0).")
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        shown = out.relative_to(settings.BASE_DIR) if out.is_relative_to(settings.BASE_DIR) else out
+        self.stdout.write(f"\nWrote {shown} in {time.monotonic() - started:.0f}s.")
+
+        misses = [] if export_rows == 0 else export_problems(results["funding_export"])
+        for problem in misses:
+            self.stdout.write(f"Funding export target missed: {problem}")
+        if options["export_only"]:
+            if options["strict"] and misses:
+                raise CommandError("The funding export missed its targets (--strict).")
+            return
+        checks = results["checks"]
+        for problem in checks["latency_problems"]:
+            self.stdout.write(f"Latency target missed: {problem}")
+        if not checks["queries_constant"]:
+            raise CommandError("Query counts depend on the data size:\n  " + "\n  ".join(checks["query_problems"]))
+        if options["strict"] and (misses or not checks["latency_within_target"]):
+            raise CommandError("Pages or the funding export missed their targets (--strict).")
+
+    def measure_pages(self, databases: SqliteDatabases | PostgresDatabases, options: dict[str, Any]) -> dict[str, Any]:
+        """Build the two page datasets, time the computations and every page; print the table; the results."""
+        started = time.monotonic()
+        started_at = datetime.now(UTC)
+        practices, repeat, warmup, workers = (options[k] for k in ("practices", "repeat", "warmup", "workers"))
         full, small = (
             Dataset(label, n, databases.url(label), databases.where(label))
             for label, n in (("full", practices), ("small", practices // 10))
@@ -810,18 +1017,34 @@ class Command(BaseCommand):
         )
         for line in table(results):
             self.stdout.write(line)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        shown = out.relative_to(settings.BASE_DIR) if out.is_relative_to(settings.BASE_DIR) else out
-        self.stdout.write(f"\nWrote {shown} in {results['run']['duration_s']:.0f}s.")
+        return results
 
-        checks = results["checks"]
-        for problem in checks["latency_problems"]:
-            self.stdout.write(f"Latency target missed: {problem}")
-        if not checks["queries_constant"]:
-            raise CommandError("Query counts depend on the data size:\n  " + "\n  ".join(checks["query_problems"]))
-        if options["strict"] and not checks["latency_within_target"]:
-            raise CommandError("Pages missed their latency target (--strict).")
+    def measure_funding_export(
+        self, databases: SqliteDatabases | PostgresDatabases, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Build the export's dataset, measure the export (see ``measure_export``) and print what it found."""
+        started = time.monotonic()
+        started_at = datetime.now(UTC)
+        practices, rows, runs = options["practices"], options["export_rows"], options["export_runs"]
+        label = "export"
+        dataset = Dataset(label, practices, databases.url(label), databases.where(label), export_rows=rows)
+        self.stdout.write("")
+        self.prepare(databases, dataset, keep=options["keep"])
+        if databases.engine != "PostgreSQL":
+            self.stdout.write(
+                f"The benchmark runs on {databases.engine} (DATABASE_URL), so the funding export is timed without "
+                "PostgreSQL's COPY beside it: set DATABASE_URL=postgres://... for the comparison."
+            )
+        self.stdout.write(
+            f"Measuring the funding export of {rows:,} payments: {runs} timed runs, then its memory at "
+            f"{rows:,} and {rows // 10:,} rows, each in a fresh process..."
+        )
+        export = measure_export(dataset, runs=runs, engine=databases.engine)
+        export["started_at"] = started_at.isoformat(timespec="seconds")
+        export["duration_s"] = round(time.monotonic() - started, 1)
+        for line in export_lines(export):
+            self.stdout.write(line)
+        return export
 
     def prepare(self, databases: SqliteDatabases | PostgresDatabases, dataset: Dataset, *, keep: bool) -> None:
         """Create (or with ``keep`` reuse), migrate and fill one dataset's database, then read its manifest."""
@@ -832,6 +1055,8 @@ class Command(BaseCommand):
             databases.recreate(dataset.label)
         manage(dataset.database_url, "migrate", "--noinput", "--verbosity=0")
         build = ["bench_build", f"--practices={dataset.practices}", *(["--keep"] if reuse else [])]
+        if dataset.export_rows:
+            build.append(f"--export-rows={dataset.export_rows}")
         for line in manage(dataset.database_url, *build).splitlines():
             self.stdout.write(f"  {line}")
         dataset.manifest = json.loads(manage(dataset.database_url, "bench_build", "--describe"))

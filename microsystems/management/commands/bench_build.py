@@ -6,6 +6,7 @@ for each dataset, after ``migrate``. By hand::
     DJANGO_SETTINGS_MODULE=microsystems.settings.bench BENCH_DATABASE_URL=sqlite:////tmp/b.sqlite3 \\
         .venv/bin/python manage.py bench_build --practices 6500
     ... manage.py bench_build --describe     # what was built, as JSON (what ``bench`` reads)
+    ... manage.py bench_build --practices 6500 --export-rows 100000   # the funding export's dataset instead
 
 It refuses to run under any other settings, because it empties the database first.
 
@@ -82,25 +83,37 @@ from practices.models import (
 from projects.demo import TOPICS, Topic, workbook_data
 from projects.models import (
     ActDecision,
+    ApplicationStatus,
     ChangeIdea,
     Frequency,
+    FundingApplication,
+    FundingRoute,
     Measure,
     MeasureKind,
     MeasureValue,
     MeetingRole,
     MemberKind,
+    Milestone,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
     PdsaCycle,
     Project,
     SpecificAim,
     Step,
     StepChange,
+    Tariff,
+    TariffMilestone,
     TeamMember,
     WorkbookSection,
+    financial_year_bounds,
+    financial_year_of,
 )
 from projects.models.improvement import period_start
+from projects.payments.money import split
 from projects.workbook import SECTIONS, sections_for
 
-BUILD_VERSION = 4
+BUILD_VERSION = 5
 COACH_PER_PRACTICES = 25  # a coach for about every 25 practices
 PASSWORD = "bench-password-not-a-secret"
 MARKER_ACTION = "bench.dataset_built"
@@ -261,6 +274,7 @@ class Build:
     staff: dict[int, list[tuple[User, str]]] = field(default_factory=dict)  # practice id → (user, staff role)
     emails: Iterator[int] = field(default_factory=lambda: count(1))
     projects: list[PlannedProject] = field(default_factory=list)
+    export_rows: int = 0  # payments in the funding export's year (the export dataset only)
 
     @property
     def today(self) -> date:
@@ -935,20 +949,242 @@ STEPS: list[Callable[[Build], None]] = [
 ]  # fmt: skip
 
 
-def build(practices: int, seed: int = 2024, log: Callable[[str], None] = print) -> None:
-    """Empty the database and build the dataset for ``practices`` practices, in one transaction."""
+# The funding export's dataset -----------------------------------------------------------------
+
+EXPORT_ROWS = 100_000  # payments in the last whole financial year: what the funding export is timed on
+EXPORT_SMALL_SHARE = 10  # the year before holds a tenth as many, for the export's memory at 10,000 rows
+ADJUSTED_SHARE = 100  # one payment in a hundred is an adjustment of a paid one
+VOLUME_BATCH = 5000  # projects planned and inserted at a time, so the build's memory stays small
+COMPLETED_SHARE = 0.6  # projects that also reached completion in the year, so have both milestone payments
+PAYMENT_STATUSES = (PaymentStatus.DUE, PaymentStatus.APPROVED, PaymentStatus.PAID, PaymentStatus.CANCELLED)
+STATUS_WEIGHTS = (25, 20, 45, 10)
+TARIFF_AMOUNTS = (Decimal("3000.00"), Decimal("4000.00"), Decimal("4500.00"), Decimal("6000.00"))
+TARIFF_SHARES = {Milestone.AGREEMENT: Decimal("50"), Milestone.COMPLETION: Decimal("50")}
+ONGOING_RESOURCES = (
+    "Two hours a week of healthcare assistant time, met from the practice's ARRS budget.",
+    # Written as a bullet, as people do: a text cell starting with "-" that the export must neutralise.
+    '- A "results buddy" rota: 30 minutes a day of a receptionist\'s time, agreed with the partners.',
+    "Room hire for the weekly clinic; the PCN has agreed to pay it from April.",
+)
+CANCEL_REASONS = ("The project was withdrawn before this milestone.", "Raised twice in error; the other one stands.")
+ADJUSTMENT_REASONS = (
+    "Overpaid: the tariff changed after the agreement was signed.",
+    "Underpaid: the approved amount was £250 more than paid.",
+)
+
+
+def export_years(today: date) -> tuple[int, int]:
+    """The last whole financial year (the export's rows) and the year before it (a tenth of them)."""
+    year = financial_year_of(today) - 1
+    return year, year - 1
+
+
+@dataclass
+class _Volume:
+    """What building one year's payments needs from the years before."""
+
+    year: int
+    tariffs: dict[int, Decimal]  # commissioner id → first-project amount
+    finance: dict[int, int]  # commissioner id → its finance user's id
+    funded: set[int]  # practices that already had a first project
+    adjusted: list[Payment] = field(default_factory=list)  # paid milestone payments to correct: a uniform sample
+    paid_seen: int = 0
+    references: Iterator[int] = field(default_factory=lambda: count(1))
+
+
+def build_funding_volume(b: Build) -> None:
+    """Tariffs and funded projects with their payments: ``export_rows`` in the last whole year, a tenth the year before.
+
+    The export dataset alone has these, on its own practices (no staff, no workbooks), so
+    the page datasets stay as they are. It is synthetic in one way: about eight funded
+    projects a practice in a year, far more than any programme runs, so that the year holds
+    the export's 100,000 rows. Each practice's first project is paid from the tariff, later
+    ones through an approved application; payments are at every status (paid ones with a
+    date and reference), and one in a hundred is an adjustment of a paid one. Rows are
+    created in their final state: a paid payment cannot be updated (see ``db_guard``).
+    """
+    year, before = export_years(b.today)
+    finance = dict(ProgrammeRole.objects.filter(role=ProgrammeRoleKind.FINANCE).values_list("commissioner", "user"))
+    funded: set[int] = set()
+    for fy, rows in ((before, b.export_rows // EXPORT_SMALL_SHARE), (year, b.export_rows)):
+        tariffs = {c.pk: b.rng.choice(TARIFF_AMOUNTS) for c in b.commissioners}
+        saved = _insert(
+            Tariff,
+            [
+                Tariff(commissioner_id=pk, financial_year=fy, first_project_amount=amount, set_by=b.leads[pk])
+                for pk, amount in tariffs.items()
+            ],
+        )
+        _insert(
+            TariffMilestone,
+            [TariffMilestone(tariff=t, milestone=m, percent=p) for t in saved for m, p in TARIFF_SHARES.items()],
+        )
+        _funding_year(b, _Volume(fy, tariffs, finance, funded), rows)
+
+
+def _funding_year(b: Build, v: _Volume, rows: int) -> None:
+    adjustments = rows // ADJUSTED_SHARE
+    milestones = rows - adjustments
+    practices = b.practices[:]
+    b.rng.shuffle(practices)
+    turn = count()
+    while milestones > 0:
+        projects: list[Project] = []
+        applications: list[FundingApplication] = []
+        payments: list[Payment] = []
+        while milestones > 0 and len(projects) < VOLUME_BATCH:
+            practice = practices[next(turn) % len(practices)]
+            both = milestones >= 2 and b.rng.random() < COMPLETED_SHARE
+            project, application, paid = _funded_project(b, v, practice, both)
+            projects.append(project)
+            if application is not None:
+                applications.append(application)
+            payments += paid
+            milestones -= len(paid)
+        _insert(Project, projects)
+        for application in applications:
+            application.project_id = application.project.pk
+        _insert(FundingApplication, applications)
+        for payment in payments:
+            payment.project_id = payment.project.pk
+            payment.application_id = payment.application.pk if payment.application else None
+        _insert(Payment, payments)
+        _sample_paid(b, v, [p for p in payments if p.status == PaymentStatus.PAID], adjustments)
+    if len(v.adjusted) < adjustments:
+        raise CommandError(f"Too few paid payments in {v.year} for {adjustments} adjustments: build more rows.")
+    _insert(Payment, [_adjustment(b, v, paid) for paid in v.adjusted])
+
+
+def _sample_paid(b: Build, v: _Volume, paid: list[Payment], size: int) -> None:
+    """Keep a uniform sample of ``size`` of the paid payments seen so far (reservoir sampling: memory stays small)."""
+    for payment in paid:
+        if len(v.adjusted) < size:
+            v.adjusted.append(payment)
+        else:
+            slot = b.rng.randint(0, v.paid_seen)
+            if slot < size:
+                v.adjusted[slot] = payment
+        v.paid_seen += 1
+
+
+def _funded_project(
+    b: Build, v: _Volume, practice: Practice, both: bool
+) -> tuple[Project, FundingApplication | None, list[Payment]]:
+    """A project (not saved) funded in the year, its approved application if it is not the first, and its payments."""
+    rng = b.rng
+    first_day, last_day = financial_year_bounds(v.year)
+    agreed = first_day + timedelta(days=rng.randint(0, 300))
+    completed = min(last_day, agreed + timedelta(days=rng.randint(60, 330))) if both else None
+    starts_on = agreed - timedelta(days=rng.randint(3, 30))
+    topic = rng.choice(list(TOPICS.values()))
+    resources = rng.choice(ONGOING_RESOURCES) if rng.random() < 0.3 else ""
+    lead = b.leads[practice.commissioner_id]
+    project = Project(
+        practice=practice, title=topic.title, scope=topic.scope, starts_on=starts_on,
+        planned_end_on=Project.default_end(starts_on), typology=topic.typology, process_subtheme=topic.subtheme,
+        secondary_typology=topic.secondary, needs_ongoing_resources=bool(resources), ongoing_resources=resources,
+        step=Step.COMPLETED if completed else Step.TREAT, step_changed_at=_moment(b, completed or agreed),
+        completed_on=completed, created_by=lead, created_at=_moment(b, starts_on),
+    )  # fmt: skip
+    tariff = v.tariffs[practice.commissioner_id]
+    application = None
+    if practice.pk in v.funded:
+        approved = Decimal(rng.randrange(2000, 12001, 250))
+        application = FundingApplication(
+            project=project, why="To release staff time for the weekly team meeting.", amount_requested=approved,
+            pays_for="Staff time: two hours a week for the team.", needs_ongoing_resources=bool(resources),
+            ongoing_resources_plan=resources, status=ApplicationStatus.APPROVED, submitted_at=_moment(b, starts_on),
+            amount_approved=approved, decision_reason="Fits the programme's priorities for this year.",
+            above_tariff_justification="A larger practice: more staff to release." if approved > tariff else "",
+            decided_by=lead, decided_at=_moment(b, starts_on + timedelta(days=2)),
+        )  # fmt: skip
+    v.funded.add(practice.pk)
+    total = application.amount_approved if application and application.amount_approved else tariff
+    reached = [(Milestone.AGREEMENT, agreed), (Milestone.COMPLETION, completed)]
+    shares = list(TARIFF_SHARES.values())
+    payments = [
+        _payment(
+            b,
+            v,
+            project,
+            application,
+            on=on,
+            amount=amount,
+            kind=PaymentKind.MILESTONE,
+            milestone=milestone,
+            percent=percent,
+        )  # fmt: skip
+        for (milestone, on), percent, amount in zip(reached, shares, split(total, shares), strict=True)
+        if on is not None
+    ]
+    return project, application, payments
+
+
+def _payment(
+    b: Build, v: _Volume, project: Project, application: FundingApplication | None, *, on: date, **fields: Any
+) -> Payment:
+    """A payment due from ``on``, created at a random status with the fields that status carries."""
+    rng, lead = b.rng, b.leads[project.practice.commissioner_id]
+    status = rng.choices(PAYMENT_STATUSES, weights=STATUS_WEIGHTS)[0]
+    payment = Payment(
+        project=project, route=FundingRoute.APPLICATION if application else FundingRoute.FIRST_PROJECT,
+        application=application, due_on=on, financial_year=financial_year_of(on), status=status, created_by=lead,
+        created_at=_moment(b, on), **fields,
+    )  # fmt: skip
+    if status in (PaymentStatus.APPROVED, PaymentStatus.PAID):
+        approved_on = min(b.today, on + timedelta(days=rng.randint(2, 20)))
+        payment.approved_by, payment.approved_at = lead, _moment(b, approved_on)
+        if status == PaymentStatus.PAID:
+            paid_on = min(b.today, approved_on + timedelta(days=rng.randint(5, 30)))
+            payment.paid_on, payment.paid_at = paid_on, _moment(b, paid_on)
+            payment.paid_by_id = v.finance.get(project.practice.commissioner_id)
+            payment.reference = f"PO{v.year % 100:02d}-{next(v.references):06d}"
+    elif status == PaymentStatus.CANCELLED:
+        payment.cancelled_by, payment.cancelled_at = lead, _moment(b, on + timedelta(days=rng.randint(1, 20)))
+        payment.cancel_reason = rng.choice(CANCEL_REASONS)
+    return payment
+
+
+def _adjustment(b: Build, v: _Volume, paid: Payment) -> Payment:
+    """A correction of a paid payment, due in the same year: usually recovering money, sometimes paying more."""
+    assert paid.paid_on is not None
+    on = max(paid.due_on, min(financial_year_bounds(v.year)[1], paid.paid_on + timedelta(days=b.rng.randint(7, 60))))
+    amount = Decimal(b.rng.randrange(50, 501, 25)) * (1 if b.rng.random() < 0.3 else -1)
+    return _payment(
+        b, v, paid.project, paid.application, on=on, amount=amount, kind=PaymentKind.ADJUSTMENT, adjusts_id=paid.pk,
+        reason=b.rng.choice(ADJUSTMENT_REASONS),
+    )  # fmt: skip
+
+
+EXPORT_STEPS: list[Callable[[Build], None]] = [build_programme, build_practices, build_funding_volume]
+
+
+def wanted_marker(practices: int, seed: int, export_rows: int) -> dict[str, int]:
+    """What a dataset's marker says it holds: the export dataset also says how many payments."""
+    return {"version": BUILD_VERSION, "practices": practices, "seed": seed} | (
+        {"export_rows": export_rows} if export_rows else {}
+    )
+
+
+def build(practices: int, seed: int = 2024, log: Callable[[str], None] = print, export_rows: int = 0) -> None:
+    """Empty the database and build the dataset for ``practices`` practices, in one transaction.
+
+    With ``export_rows`` it is the funding export's dataset instead (``EXPORT_STEPS``).
+    """
     scale = Scale.for_practices(practices)
     rng = random.Random(seed)  # noqa: S311  (synthetic data, not security)
-    b = Build(scale=scale, rng=rng, password_hash=make_password(PASSWORD), now=datetime.now(UTC))
+    b = Build(
+        scale=scale, rng=rng, password_hash=make_password(PASSWORD), now=datetime.now(UTC), export_rows=export_rows
+    )
     with transaction.atomic():
-        for step in STEPS:
+        for step in EXPORT_STEPS if export_rows else STEPS:
             started = time.monotonic()
             step(b)
             log(f"  {step.__name__}: {time.monotonic() - started:.1f}s")
         AuditEntry.objects.create(
             action=MARKER_ACTION,
-            summary=f"Benchmark dataset: {practices} practices",
-            changes={"version": BUILD_VERSION, "practices": practices, "seed": seed},
+            summary=f"Benchmark dataset: {practices} practices" + (f", {export_rows} payments" if export_rows else ""),
+            changes=wanted_marker(practices, seed, export_rows),
         )
     if connection.vendor == "postgresql":
         # Planner statistics, as autovacuum would have gathered them on a live server: without them
@@ -990,6 +1226,12 @@ def _busiest_coach_login(commissioner: Commissioner | None) -> dict[str, str] | 
         .first()
     )
     return {"email": coach.email, "password": PASSWORD} if coach else None
+
+
+def _admin_login() -> dict[str, str] | None:
+    """The staff admin: who downloads the funding export of every commissioner."""
+    admin = User.objects.filter(is_staff=True, is_superuser=True).order_by("pk").first()
+    return {"email": admin.email, "password": PASSWORD} if admin else None
 
 
 def sample_chart(commissioner: Commissioner | None) -> dict[str, Any]:
@@ -1110,6 +1352,13 @@ def describe() -> dict[str, Any]:
             "coaches": CoachProfile.objects.count(),
             "sessions": Session.objects.count(),
             "actions": Action.objects.count(),
+            "tariffs": Tariff.objects.count(),
+            "funding_applications": FundingApplication.objects.count(),
+            "payments": Payment.objects.count(),
+        },
+        "payments_by_year": {
+            str(row["financial_year"]): row["n"]
+            for row in Payment.objects.values("financial_year").annotate(n=Count("id")).order_by("financial_year")
         },
         "commissioner": (
             {"ods_code": commissioner.ods_code, "name": commissioner.name, "practices": commissioner.n}  # type: ignore[attr-defined]
@@ -1118,6 +1367,7 @@ def describe() -> dict[str, Any]:
         ),
         "login": {"email": lead.email, "password": PASSWORD} if lead else None,
         "coach_login": _busiest_coach_login(commissioner),
+        "admin_login": _admin_login(),
         "samples": samples(commissioner),
         "chart": sample_chart(commissioner),
     }
@@ -1129,6 +1379,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--practices", type=int, default=NATIONAL_PRACTICES)
         parser.add_argument("--seed", type=int, default=2024)
+        parser.add_argument(
+            "--export-rows",
+            type=int,
+            default=0,
+            help="Build the funding export's dataset instead: this many payments in the last whole financial year "
+            "(and a tenth in the year before) on the practices alone.",
+        )
         parser.add_argument(
             "--keep", action="store_true", help="Do nothing if the database already holds this dataset."
         )
@@ -1145,8 +1402,12 @@ class Command(BaseCommand):
         if options["describe"]:
             self.stdout.write(json.dumps(describe()))
             return
-        practices, seed = options["practices"], options["seed"]
-        wanted = {"version": BUILD_VERSION, "practices": practices, "seed": seed}
+        practices, seed, export_rows = options["practices"], options["seed"], options["export_rows"]
+        if export_rows < 0 or 0 < export_rows < ADJUSTED_SHARE * EXPORT_SMALL_SHARE:
+            raise CommandError(
+                f"--export-rows is 0 (the page datasets) or at least {ADJUSTED_SHARE * EXPORT_SMALL_SHARE}."
+            )
+        wanted = wanted_marker(practices, seed, export_rows)
         if options["keep"] and built_marker() == wanted:
             self.stdout.write(f"Kept the existing dataset of {practices} practices.")
             return
@@ -1157,6 +1418,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Building {scale.practices:,} practices in {scale.pcns:,} PCNs under {scale.commissioners} commissioners:"
         )
-        build(practices, seed=seed, log=self.stdout.write)
-        render_sample_charts(log=self.stdout.write)
+        build(practices, seed=seed, log=self.stdout.write, export_rows=export_rows)
+        if not export_rows:
+            render_sample_charts(log=self.stdout.write)
         self.stdout.write(f"Built in {time.monotonic() - started:.1f}s.")
