@@ -23,6 +23,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from evaluation.selectors import coach_follow_ups
 from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
 from microsystems.forms import apply_error
 from projects.services import ProjectError
@@ -90,6 +91,7 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         "week_starts": select.week_of(today)[0],
         "profile": profile,
         "refresher": select.refresher_for(profile, today) if profile else None,
+        "follow_ups": coach_follow_ups(request.user, today),
         "feed_url": request.build_absolute_uri(reverse("coaching:calendar", args=[profile.calendar_token]))
         if profile
         else "",

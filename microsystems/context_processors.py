@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.http import HttpRequest
 
+from notifications.selectors import unread_count
 from practices.models import ProgrammeRoleKind
 from practices.permissions import roles_of
 
@@ -24,5 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             or roles.holds(ProgrammeRoleKind.COACH)
             or roles.is_practice_member
             or roles.is_admin,
+            # Called by the template only where it draws the badge (signed in): one COUNT on an index.
+            "unread_notifications": partial(unread_count, request.user),
         }
     }

@@ -36,6 +36,8 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("coaching/", include("coaching.urls")),
     path("payments/", include("projects.payments.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("follow-ups/", include("evaluation.urls")),
     path("admin/", admin.site.urls),
 ]
 

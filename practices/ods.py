@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from microsystems.audit import audit
+from microsystems.broker import publish
 from microsystems.models import User
 
 from .models import Commissioner, OdsImport, OdsStatus, Practice
@@ -479,5 +480,5 @@ def start_import(
         ods_import = OdsImport(commissioner=commissioner, uploaded_by=by, file_name=file_name[:200], rows_total=total)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         ods_import.file.save(f"epraccur-{commissioner.ods_code}-{stamp}.csv", ContentFile(data), save=True)
-        transaction.on_commit(lambda: run_ods_import.delay(ods_import.pk, include_non_gp=include_non_gp))
+        transaction.on_commit(lambda: publish(run_ods_import, ods_import.pk, include_non_gp=include_non_gp))
     return ods_import

@@ -26,6 +26,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from microsystems.broker import publish
+
 from .chart_links import signed_url
 from .charts import (
     CHART_CODE_VERSION,
@@ -96,7 +98,8 @@ def chart_key(measure: Measure, kind: str, series: Series, cycles: Iterable[Any]
     """The sha256 of a canonical JSON of everything the chart shows, and of the chart code version.
 
     Notes are not drawn, so they are not in the key. Only the run chart shows PDSA cycles, and
-    only those within the data's dates, so other cycles do not change the key.
+    only those within the data's dates, so other cycles do not change the key; it alone marks the
+    points entered at follow-up reviews, named in the key only when there are some.
     """
     drawn: dict[str, Any] = {
         "version": CHART_CODE_VERSION,
@@ -113,6 +116,8 @@ def chart_key(measure: Measure, kind: str, series: Series, cycles: Iterable[Any]
     if kind == ChartKind.RUN and series.dates:
         spans = visible_cycles(cycle_spans(cycles), series.dates[0], series.dates[-1])
         drawn["cycles"] = [[s.number, s.start.isoformat(), s.end.isoformat()] for s in spans]
+    if kind == ChartKind.RUN and any(series.follow_ups):
+        drawn["follow_ups"] = series.follow_ups  # only when there are some: other charts keep their keys
     canonical = json.dumps(drawn, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -183,7 +188,7 @@ def _refresh(data: ChartData, kind: str, row: Chart | None) -> None:
     )  # fmt: skip
     from .tasks import render_chart  # the task module imports this one
 
-    render_chart.delay(data.measure.pk, kind, key)
+    publish(render_chart, data.measure.pk, kind, key)  # if the broker is down, requeue_lost_charts retries
 
 
 def requeue_lost_charts(*, limit: int = 500) -> int:

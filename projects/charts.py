@@ -38,6 +38,8 @@ TARGET = "#007f3b"  # NHS green
 SHIFT = "#ed8b00"  # NHS orange
 TREND = "#7c2855"  # NHS plum
 PDSA = "#41b6e6"  # NHS light blue
+FOLLOW_UP = "#330072"  # NHS purple: a point entered at a 6- or 12-month follow-up review
+FOLLOW_UP_LABELS = {"6m": "6-month", "12m": "12-month"}
 SIGNAL_COLOURS = {"improvement": "#289de0", "concern": "#fab428", "neutral": "#490092"}
 SIGNAL_LABELS = {
     "improvement": "Special cause: improvement",
@@ -175,6 +177,20 @@ def _line(colour: str, style: Any, label: str, width: float = 1.4) -> Line2D:
     return Line2D([], [], color=colour, linestyle=style, linewidth=width, label=label)
 
 
+def _mark_follow_ups(axes: Any, series: Series, handles: list[Any]) -> None:
+    """Star the points entered at follow-up reviews, each labelled with its review (6m, 12m)."""
+    marked = [i for i, kind in enumerate(series.follow_ups) if kind]
+    if marked:
+        xs, ys = _points(marked, series)
+        axes.scatter(xs, ys, s=150, color=FOLLOW_UP, marker="*", zorder=6)
+        for i in marked:
+            axes.annotate(
+                series.follow_ups[i], (series.dates[i], series.values[i]), textcoords="offset points", xytext=(0, 9),
+                ha="center", fontsize=7, color=FOLLOW_UP,
+            )  # fmt: skip
+        handles.append(_marker("*", FOLLOW_UP, "Follow-up review"))
+
+
 def _target(axes: Any, series: Series, handles: list[Any]) -> None:
     if series.target is not None:
         axes.axhline(series.target, color=TARGET, linestyle=(0, (1, 1.5)), linewidth=1.6, zorder=2)
@@ -216,6 +232,7 @@ def draw_run_chart(series: Series, analysis: RunChart, cycles: Iterable[Any], *,
         axes.scatter(xs, ys, s=90, facecolors="none", edgecolors=TREND, linewidths=1.6, marker="s", zorder=4)
         handles.append(_marker("s", "none", "Point in a trend", edge=TREND))
     _mark_astronomical(axes, series, handles)
+    _mark_follow_ups(axes, series, handles)
     _cycles(axes, cycle_spans(cycles), dates[0], dates[-1])
     _legend(figure, handles)
     return figure
@@ -355,7 +372,18 @@ def alt_text_run(series: Series, analysis: RunChart | None) -> str:
         sentences.append("There are no signals of non-random variation.")
     if series.target is not None:
         sentences.append(f"The target is {number(series.target)}.")
+    sentences += _follow_up_sentences(series)
     return " ".join(sentences)
+
+
+def _follow_up_sentences(series: Series) -> list[str]:
+    """Name the points entered at follow-up reviews: the image marks them with a star."""
+    return [
+        f"The {FOLLOW_UP_LABELS.get(kind, kind)} follow-up review point, on {long_date(series.dates[i])}, "
+        f"is {number(series.values[i])}."
+        for i, kind in enumerate(series.follow_ups)
+        if kind
+    ]
 
 
 def _shift(series: Series, centre: float, start: int, end: int) -> str:

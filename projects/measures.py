@@ -225,6 +225,7 @@ class ValueDetails:
     note: str = ""
     astronomical: bool = False
     astronomical_reason: str = ""
+    follow_up_kind: str = ""  # set by ``evaluation.services.record_review``: the run chart marks the point
 
 
 def _check_value(measure: Measure, details: ValueDetails, value: MeasureValue | None = None) -> dict[str, Any]:
@@ -255,6 +256,7 @@ def _check_value(measure: Measure, details: ValueDetails, value: MeasureValue | 
         "note": note,
         "astronomical": details.astronomical,
         "astronomical_reason": reason if details.astronomical else "",
+        "follow_up_kind": details.follow_up_kind or (value.follow_up_kind if value is not None else ""),  # kept on edit
     }
 
 

@@ -8,7 +8,7 @@ any baseline the analysis can express, so the range must start at or before the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from .analysis import RunChart, XmrChart, run_chart, xmr_chart
@@ -24,6 +24,7 @@ class Series:
     baseline: int | None
     target: float | None
     improvement: str | None
+    follow_ups: list[str] = field(default_factory=list)  # per point: "6m"/"12m" if entered at a follow-up review
 
     def __len__(self) -> int:
         return len(self.values)
@@ -51,6 +52,7 @@ def series_of(measure: Measure, values: list[MeasureValue] | None = None) -> Ser
         baseline=baseline_count(measure, dates),
         target=float(measure.target) if measure.target is not None else None,
         improvement=measure.direction or None,
+        follow_ups=[v.follow_up_kind for v in rows],
     )
 
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from evaluation.followups import cancel_follow_ups, schedule_follow_ups
 from microsystems.audit import audit
 from microsystems.models import User
 from practices.models import PracticeMembership, StaffRole
@@ -329,6 +330,7 @@ def complete_project(
         reason = override_reason.strip() if unmet else ""
         _record_step(locked, Step.FOLLOW_UP, by=by, override_reason=reason, unmet=unmet)
         milestone_reached(project=locked, milestone=Milestone.COMPLETION, on=outcome.completed_on, by=by)
+        schedule_follow_ups(locked)
         audit(
             locked,
             "project.completed",
@@ -354,6 +356,19 @@ def withdraw_project(*, project: Project, on: date, reason: str, by: User) -> Pr
         locked.withdrawn_on, locked.withdrawal_reason = on, reason.strip()
         locked.save(update_fields=["withdrawn_on", "withdrawal_reason"])
         _record_step(locked, Step.WITHDRAWN, by=by, override_reason="", unmet=[])
+        cancel_follow_ups(locked)  # a project withdrawn in Follow-up has no reviews left to hold
+    project.refresh_from_db()
+    return project
+
+
+def close_project(*, project: Project, by: User) -> Project:
+    """Follow-up → Completed: the 12-month review has been held (``evaluation.services.record_review``)."""
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        if locked.step != Step.FOLLOW_UP:
+            step = locked.get_step_display().lower()
+            raise ProjectError(f"Only a project in Follow-up can close; this one is {step}.")
+        _record_step(locked, Step.COMPLETED, by=by, override_reason="", unmet=[])
     project.refresh_from_db()
     return project
 

@@ -10,9 +10,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
+from evaluation.selectors import project_follow_ups
 from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
 from microsystems.forms import apply_error
 from practices.selectors import pcn_choices_for
@@ -153,6 +155,7 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "measures": measures,
         "can": _abilities(request, project),
         "funding_panel": funding_panel(project, sees_amounts=request.user.has_perm("payments.see_amounts", project)),
+        "follow_ups": project_follow_ups(project, timezone.localdate()) if project.completed_on else [],
     }
     return render(request, "projects/overview.html", context)
 

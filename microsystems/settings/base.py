@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "coaching",
     "projects",
     "evaluation",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -105,9 +106,17 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            # A hung Redis must not hang every page: give up quickly (the broker's timeouts are as short).
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+            },
         }
     }
+    # Redis down or hung: a cache miss, not an error; sessions (cached_db) fall back to the database.
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {
         "default": {
@@ -206,8 +215,12 @@ CONTENT_SECURITY_POLICY = {
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport, which needs no server.
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
+# A hung or unreachable broker must never hang a request: tasks are published on commit, and
+# publishing gives up after about 1.5 s at worst (measured against a server that accepts connections
+# and never answers: a 0.5 s read, then one retry that reconnects and times out its PING and read).
+# The database says what is due, so a message that could not be published is picked up by a sweep.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
+    {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     if REDIS_URL
     else {
         "data_folder_in": str(VAR_DIR / "broker"),
@@ -216,6 +229,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
 )
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -225,10 +240,15 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Installed into the database schedule when beat starts (django-celery-beat); edit it there afterwards.
+# Written into the database schedule (django-celery-beat's PeriodicTask rows) each time beat starts,
+# by DatabaseScheduler.setup_schedule; a schedule changed in the admin is reset to this at the next start.
 CELERY_BEAT_SCHEDULE = {
     "requeue-lost-charts": {"task": "projects.tasks.requeue_lost_charts", "schedule": 120.0},
+    "sweep-notifications": {"task": "notifications.tasks.sweep_notifications", "schedule": 300.0},
 }
+# A notification claimed for sending longer ago than this belongs to a worker that died: the sweep
+# gives it back to pending. Longer than the send task's hard time limit (90 s).
+NOTIFICATION_CLAIM_LEASE_SECONDS = env.int("NOTIFICATION_CLAIM_LEASE_SECONDS", default=600)
 CELERY_TASK_ALWAYS_EAGER = False
 
 LOGGING = {

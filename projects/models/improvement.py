@@ -214,6 +214,12 @@ class MeasureValue(models.Model):
     note = models.CharField(max_length=300, blank=True)
     astronomical = models.BooleanField("astronomical data point", default=False)
     astronomical_reason = models.CharField(max_length=300, blank=True)
+    follow_up_kind = models.CharField(
+        "entered at a follow-up review",
+        max_length=3,
+        blank=True,
+        help_text="The review's kind (evaluation.FollowUpKind: 6m or 12m); the run chart marks these points.",
+    )
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     entered_at = models.DateTimeField(default=timezone.now)
 

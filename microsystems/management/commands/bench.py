@@ -33,6 +33,15 @@
    sizes, each in a fresh process (target: flat), and the CSV downloaded once through
    gunicorn. A miss is reported, and fails the run only with ``--strict``.
    ``--export-only`` measures just this and keeps the pages' results already in the file.
+6. Measures the notification sweep on two datasets of their own (``<name>_bench_sweep`` and
+   ``<name>_bench_sweep_small``, or ``bench/bench_sweep*.sqlite3``: the practices and staff,
+   and ``--sweep-projects`` completed projects, 10,000 by default, or a tenth, whose 6-month
+   follow-up falls due within 14 days; see ``bench_build.build_sweep_volume``). In a child
+   process each (``bench_sweep``, see ``microsystems.bench_sweep``): the first sweep, which
+   adds every reminder due, and the second, which adds nothing, each timed with its SQL
+   statements counted. The run fails if the reads and updates differ between the two sizes
+   or the INSERTs are more than the outbox's bulk batches. ``--sweep-only`` measures just
+   this and keeps the other results already in the file; ``--sweep-projects 0`` skips it.
 
 Adding a page (every issue adds its own): append a ``Page`` to ``PAGES`` with its name
 and a function from the ``Dataset`` to its URL. A page about one object takes it from
@@ -70,7 +79,7 @@ from django.urls import reverse
 
 from microsystems.bench import QUERY_COUNT_HEADER
 
-from .bench_build import EXPORT_ROWS, NATIONAL_PRACTICES
+from .bench_build import EXPORT_ROWS, NATIONAL_PRACTICES, SWEEP_PROJECTS, SWEEP_SMALL_SHARE
 
 BENCH_SETTINGS = "microsystems.settings.bench"
 BARE_URL = "/bench/bare/"
@@ -91,6 +100,7 @@ class Dataset:
     where: str  # the file or database, for people
     manifest: dict[str, Any] = field(default_factory=dict)
     export_rows: int = 0  # the funding export's dataset: payments in its year, and no pages
+    sweep_projects: int = 0  # a notification sweep's dataset: projects with a follow-up due, and no pages
 
     @property
     def is_small(self) -> bool:
@@ -891,6 +901,54 @@ def export_problems(export: dict[str, Any]) -> list[str]:
 # The command -----------------------------------------------------------------------------
 
 
+# The notification sweep ---------------------------------------------------------------------
+
+SWEEP_TIMEOUT = 1800
+BULK_BATCH = 500  # outbox.add_many inserts new rows in batches of this many
+
+
+def sweep_checks(small: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    """The sweep's statements must not grow with the projects: same reads and updates; INSERTs only by the batch."""
+    problems = []
+    for run in ("first", "second"):
+        if small[run]["reads_and_updates"] != full[run]["reads_and_updates"]:
+            problems.append(
+                f"the {run} sweep reads or updates {small[run]['reads_and_updates']} times over "
+                f"{small['projects']:,} projects but {full[run]['reads_and_updates']} over {full['projects']:,}"
+            )
+        allowed = -(-full[run]["created"] // BULK_BATCH) + full["finders"]
+        if full[run]["inserts"] > allowed:
+            problems.append(
+                f"the {run} sweep sent {full[run]['inserts']} INSERTs for {full[run]['created']:,} new rows "
+                f"(at most {allowed}: one a batch of {BULK_BATCH} of each finder's rows)"
+            )
+    if small["queue"]["queries"] != full["queue"]["queries"]:
+        problems.append("reading the pending ids takes a different number of queries at each size")
+    return {"queries_constant": not problems, "problems": problems}
+
+
+def sweep_lines(sweep: dict[str, Any]) -> list[str]:
+    """The sweep's results, for people."""
+    lines = [f"Notification sweep on {sweep['database']}:"]
+    for label in ("small", "full"):
+        run = sweep[label]
+        first, second = run["first"], run["second"]
+        lines.append(
+            f"  {run['projects']:,} projects ({run['follow_ups']:,} follow-ups, {run['finders']} finders, "
+            f"{run['where']}): first sweep {first['ms']:,.0f} ms, {first['created']:,} rows added, "
+            f"{first['queries']} statements ({first['reads_and_updates']} reads and updates, {first['inserts']} "
+            f"INSERTs); second sweep {second['ms']:,.0f} ms, {second['created']} added, {second['queries']} "
+            f"statements; pending ids {run['queue']['ms']:,.1f} ms, {run['queue']['queries']} query"
+        )
+    checks = sweep["checks"]
+    lines.append(
+        "  Queries: constant (reads and updates the same; INSERTs only the outbox's batches of 500)."
+        if checks["queries_constant"]
+        else "  Queries grow with the projects: " + "; ".join(checks["problems"])
+    )
+    return lines
+
+
 class Command(BaseCommand):
     help = "Benchmark the key pages on a national-scale dataset with gunicorn; writes bench/results.json."
 
@@ -917,6 +975,18 @@ class Command(BaseCommand):
             action="store_true",
             help="Measure only the funding export; the pages' results already in --out are kept.",
         )
+        parser.add_argument(
+            "--sweep-projects",
+            type=int,
+            default=SWEEP_PROJECTS,
+            help="Projects with a follow-up due in the notification sweep's dataset (a tenth in its small one). "
+            "0: no sweep.",
+        )
+        parser.add_argument(
+            "--sweep-only",
+            action="store_true",
+            help="Measure only the notification sweep; the other results already in --out are kept.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         with exit_on_termination():
@@ -926,6 +996,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         practices, repeat, warmup, workers = (options[k] for k in ("practices", "repeat", "warmup", "workers"))
         export_rows, export_runs = options["export_rows"], options["export_runs"]
+        sweep_projects, sweep_only = options["sweep_projects"], options["sweep_only"]
         if practices < 10 or repeat < 1 or warmup < 0 or workers < 1 or export_runs < 1:
             raise CommandError(
                 "Use --practices 10 or more, --repeat 1 or more, --warmup 0 or more, --workers 1 or more, "
@@ -933,11 +1004,25 @@ class Command(BaseCommand):
             )
         if export_rows < 0 or (options["export_only"] and not export_rows):
             raise CommandError("--export-rows is 0 (no funding export) or more; --export-only needs more than 0.")
+        if sweep_projects < 0 or (sweep_projects and sweep_projects < SWEEP_SMALL_SHARE * 10):
+            raise CommandError(f"--sweep-projects is 0 (no sweep) or at least {SWEEP_SMALL_SHARE * 10}.")
+        if sweep_only and (not sweep_projects or options["export_only"]):
+            raise CommandError("--sweep-only needs --sweep-projects more than 0, and not --export-only.")
         out = Path(options["out"])
         if not out.is_absolute():
             out = Path(settings.BASE_DIR) / out
 
         databases = databases_for(settings.DATABASES["default"])
+        if sweep_only:
+            results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+            results["notification_sweep"] = self.measure_notification_sweep(databases, options)
+            self.write_results(out, results, started)
+            if not results["notification_sweep"]["checks"]["queries_constant"]:
+                raise CommandError(
+                    "The sweep's queries depend on the number of projects:\n  "
+                    + "\n  ".join(results["notification_sweep"]["checks"]["problems"])
+                )
+            return
         if options["export_only"]:
             # Only the funding export: the pages' results already in the file are kept.
             results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
@@ -948,11 +1033,16 @@ class Command(BaseCommand):
         else:
             results["funding_export"] = {"skipped": "--export-rows 0"}
             self.stdout.write("\nFunding export: not measured (--export-rows 0).")
+        sweep_problems: list[str] = []
+        if not options["export_only"]:
+            if sweep_projects:
+                results["notification_sweep"] = self.measure_notification_sweep(databases, options)
+                sweep_problems = results["notification_sweep"]["checks"]["problems"]
+            else:
+                results["notification_sweep"] = {"skipped": "--sweep-projects 0"}
+                self.stdout.write("\nNotification sweep: not measured (--sweep-projects 0).")
 
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        shown = out.relative_to(settings.BASE_DIR) if out.is_relative_to(settings.BASE_DIR) else out
-        self.stdout.write(f"\nWrote {shown} in {time.monotonic() - started:.0f}s.")
+        self.write_results(out, results, started)
 
         misses = [] if export_rows == 0 else export_problems(results["funding_export"])
         for problem in misses:
@@ -964,10 +1054,18 @@ class Command(BaseCommand):
         checks = results["checks"]
         for problem in checks["latency_problems"]:
             self.stdout.write(f"Latency target missed: {problem}")
-        if not checks["queries_constant"]:
-            raise CommandError("Query counts depend on the data size:\n  " + "\n  ".join(checks["query_problems"]))
+        if not checks["queries_constant"] or sweep_problems:
+            raise CommandError(
+                "Query counts depend on the data size:\n  " + "\n  ".join(checks["query_problems"] + sweep_problems)
+            )
         if options["strict"] and (misses or not checks["latency_within_target"]):
             raise CommandError("Pages or the funding export missed their targets (--strict).")
+
+    def write_results(self, out: Path, results: dict[str, Any], started: float) -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        shown = out.relative_to(settings.BASE_DIR) if out.is_relative_to(settings.BASE_DIR) else out
+        self.stdout.write(f"\nWrote {shown} in {time.monotonic() - started:.0f}s.")
 
     def measure_pages(self, databases: SqliteDatabases | PostgresDatabases, options: dict[str, Any]) -> dict[str, Any]:
         """Build the two page datasets, time the computations and every page; print the table; the results."""
@@ -1046,6 +1144,33 @@ class Command(BaseCommand):
             self.stdout.write(line)
         return export
 
+    def measure_notification_sweep(
+        self, databases: SqliteDatabases | PostgresDatabases, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Build the two sweep datasets, sweep each in a child process (``bench_sweep``) and compare their queries."""
+        started = time.monotonic()
+        started_at = datetime.now(UTC)
+        practices, projects = options["practices"], options["sweep_projects"]
+        runs: dict[str, dict[str, Any]] = {}
+        for label, count in (("sweep_small", projects // SWEEP_SMALL_SHARE), ("sweep", projects)):
+            dataset = Dataset(label, practices, databases.url(label), databases.where(label), sweep_projects=count)
+            self.stdout.write("")
+            self.prepare(databases, dataset, keep=options["keep"])
+            self.stdout.write(f"Sweeping {count:,} projects with a follow-up due...")
+            runs[label] = json.loads(manage(dataset.database_url, "bench_sweep", timeout=SWEEP_TIMEOUT))
+            runs[label]["where"] = dataset.where
+        sweep = {
+            "database": databases.engine,
+            "small": runs["sweep_small"],
+            "full": runs["sweep"],
+            "checks": sweep_checks(runs["sweep_small"], runs["sweep"]),
+            "started_at": started_at.isoformat(timespec="seconds"),
+            "duration_s": round(time.monotonic() - started, 1),
+        }
+        for line in sweep_lines(sweep):
+            self.stdout.write(line)
+        return sweep
+
     def prepare(self, databases: SqliteDatabases | PostgresDatabases, dataset: Dataset, *, keep: bool) -> None:
         """Create (or with ``keep`` reuse), migrate and fill one dataset's database, then read its manifest."""
         began = time.monotonic()
@@ -1057,6 +1182,8 @@ class Command(BaseCommand):
         build = ["bench_build", f"--practices={dataset.practices}", *(["--keep"] if reuse else [])]
         if dataset.export_rows:
             build.append(f"--export-rows={dataset.export_rows}")
+        if dataset.sweep_projects:
+            build.append(f"--sweep-projects={dataset.sweep_projects}")
         for line in manage(dataset.database_url, *build).splitlines():
             self.stdout.write(f"  {line}")
         dataset.manifest = json.loads(manage(dataset.database_url, "bench_build", "--describe"))

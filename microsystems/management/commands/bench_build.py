@@ -7,6 +7,7 @@ for each dataset, after ``migrate``. By hand::
         .venv/bin/python manage.py bench_build --practices 6500
     ... manage.py bench_build --describe     # what was built, as JSON (what ``bench`` reads)
     ... manage.py bench_build --practices 6500 --export-rows 100000   # the funding export's dataset instead
+    ... manage.py bench_build --practices 6500 --sweep-projects 10000  # the notification sweep's dataset instead
 
 It refuses to run under any other settings, because it empties the database first.
 
@@ -45,6 +46,7 @@ from decimal import Decimal
 from itertools import count
 from typing import Any, NamedTuple
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
@@ -64,6 +66,8 @@ from coaching.models import (
     SessionStatus,
     TrainingRecord,
 )
+from evaluation.followups import due_dates
+from evaluation.models import FollowUp
 from microsystems.models import AuditEntry, User
 from practices.models import (
     Cohort,
@@ -275,6 +279,7 @@ class Build:
     emails: Iterator[int] = field(default_factory=lambda: count(1))
     projects: list[PlannedProject] = field(default_factory=list)
     export_rows: int = 0  # payments in the funding export's year (the export dataset only)
+    sweep_projects: int = 0  # projects with a follow-up due (the notification sweep's dataset only)
 
     @property
     def today(self) -> date:
@@ -1159,32 +1164,123 @@ def _adjustment(b: Build, v: _Volume, paid: Payment) -> Payment:
 EXPORT_STEPS: list[Callable[[Build], None]] = [build_programme, build_practices, build_funding_volume]
 
 
-def wanted_marker(practices: int, seed: int, export_rows: int) -> dict[str, int]:
-    """What a dataset's marker says it holds: the export dataset also says how many payments."""
-    return {"version": BUILD_VERSION, "practices": practices, "seed": seed} | (
-        {"export_rows": export_rows} if export_rows else {}
+# The notification sweep's dataset --------------------------------------------------------------
+
+SWEEP_PROJECTS = 10_000  # completed projects with a follow-up falling due: what the sweep is timed on
+SWEEP_SMALL_SHARE = 10  # the small sweep dataset holds a tenth as many, for the query counts
+SWEEP_WINDOW_DAYS = 15  # 6-month follow-ups fall due from today to 14 days ahead: each has a reminder due
+
+
+def build_sweep_volume(b: Build) -> None:
+    """``sweep_projects`` completed projects, each with its two follow-ups, a lead coach and a champion with a login.
+
+    The 6-month follow-ups fall due evenly from today to 14 days ahead, so the sweep on the
+    build's day finds a reminder due for every one (14 days before, or on the day) for the
+    coach and for the champion. The sweep's dataset alone has these, on its own practices.
+    """
+    rng = b.rng
+    practices = [p for p in b.practices if b.staff.get(p.pk) and p.commissioner_id in b.coaches]
+    if not practices:
+        raise CommandError("The sweep's dataset has no practice with staff and a coach: build more practices.")
+    topics = list(TOPICS.values())
+    for start in range(0, b.sweep_projects, VOLUME_BATCH):
+        projects: list[Project] = []
+        champions: list[User] = []
+        for n in range(start, min(start + VOLUME_BATCH, b.sweep_projects)):
+            practice = practices[n % len(practices)]
+            completed = b.today + timedelta(days=n % SWEEP_WINDOW_DAYS) - relativedelta(months=6)
+            starts_on = completed - timedelta(weeks=rng.randint(13, 30))
+            topic = rng.choice(topics)
+            projects.append(
+                Project(
+                    practice=practice,
+                    title=topic.title,
+                    scope=topic.scope,
+                    starts_on=starts_on,
+                    planned_end_on=Project.default_end(starts_on),
+                    typology=topic.typology,
+                    process_subtheme=topic.subtheme,
+                    step=Step.FOLLOW_UP,
+                    step_changed_at=_moment(b, completed),
+                    completed_on=completed,
+                    lead_coach=rng.choice(b.coaches[practice.commissioner_id]),
+                    created_by=b.leads[practice.commissioner_id],
+                    created_at=_moment(b, starts_on),
+                )  # fmt: skip
+            )
+            champions.append(rng.choice(b.staff[practice.pk])[0])
+        _insert(Project, projects)
+        _insert(
+            TeamMember,
+            [
+                TeamMember(
+                    project=project,
+                    kind=MemberKind.STAFF,
+                    user=champion,
+                    team_role="Practice staff",
+                    is_champion=True,
+                    added_at=project.created_at,
+                )  # fmt: skip
+                for project, champion in zip(projects, champions, strict=True)
+            ],
+        )
+        _insert(
+            FollowUp,
+            [
+                FollowUp(project=project, kind=kind, due_on=due_on, assigned_to=project.lead_coach)
+                for project in projects
+                if project.completed_on is not None
+                for kind, due_on in due_dates(project.completed_on).items()
+            ],
+        )
+
+
+SWEEP_STEPS: list[Callable[[Build], None]] = [build_programme, build_practices, build_staff, build_sweep_volume]
+
+
+def wanted_marker(practices: int, seed: int, export_rows: int, sweep_projects: int = 0) -> dict[str, int]:
+    """What a dataset's marker says it holds: the export and sweep datasets also say how many payments or projects."""
+    return (
+        {"version": BUILD_VERSION, "practices": practices, "seed": seed}
+        | ({"export_rows": export_rows} if export_rows else {})
+        | ({"sweep_projects": sweep_projects} if sweep_projects else {})
     )
 
 
-def build(practices: int, seed: int = 2024, log: Callable[[str], None] = print, export_rows: int = 0) -> None:
+def build(
+    practices: int,
+    seed: int = 2024,
+    log: Callable[[str], None] = print,
+    export_rows: int = 0,
+    sweep_projects: int = 0,
+) -> None:
     """Empty the database and build the dataset for ``practices`` practices, in one transaction.
 
-    With ``export_rows`` it is the funding export's dataset instead (``EXPORT_STEPS``).
+    With ``export_rows`` it is the funding export's dataset instead (``EXPORT_STEPS``); with
+    ``sweep_projects``, the notification sweep's (``SWEEP_STEPS``).
     """
     scale = Scale.for_practices(practices)
     rng = random.Random(seed)  # noqa: S311  (synthetic data, not security)
     b = Build(
-        scale=scale, rng=rng, password_hash=make_password(PASSWORD), now=datetime.now(UTC), export_rows=export_rows
+        scale=scale,
+        rng=rng,
+        password_hash=make_password(PASSWORD),
+        now=datetime.now(UTC),
+        export_rows=export_rows,
+        sweep_projects=sweep_projects,
     )
+    steps = SWEEP_STEPS if sweep_projects else EXPORT_STEPS if export_rows else STEPS
     with transaction.atomic():
-        for step in EXPORT_STEPS if export_rows else STEPS:
+        for step in steps:
             started = time.monotonic()
             step(b)
             log(f"  {step.__name__}: {time.monotonic() - started:.1f}s")
         AuditEntry.objects.create(
             action=MARKER_ACTION,
-            summary=f"Benchmark dataset: {practices} practices" + (f", {export_rows} payments" if export_rows else ""),
-            changes=wanted_marker(practices, seed, export_rows),
+            summary=f"Benchmark dataset: {practices} practices"
+            + (f", {export_rows} payments" if export_rows else "")
+            + (f", {sweep_projects} projects with follow-ups due" if sweep_projects else ""),
+            changes=wanted_marker(practices, seed, export_rows, sweep_projects),
         )
     if connection.vendor == "postgresql":
         # Planner statistics, as autovacuum would have gathered them on a live server: without them
@@ -1355,6 +1451,7 @@ def describe() -> dict[str, Any]:
             "tariffs": Tariff.objects.count(),
             "funding_applications": FundingApplication.objects.count(),
             "payments": Payment.objects.count(),
+            "follow_ups": FollowUp.objects.count(),
         },
         "payments_by_year": {
             str(row["financial_year"]): row["n"]
@@ -1387,6 +1484,13 @@ class Command(BaseCommand):
             "(and a tenth in the year before) on the practices alone.",
         )
         parser.add_argument(
+            "--sweep-projects",
+            type=int,
+            default=0,
+            help="Build the notification sweep's dataset instead: this many completed projects whose follow-up "
+            "falls due within 14 days, with their coaches and champions.",
+        )
+        parser.add_argument(
             "--keep", action="store_true", help="Do nothing if the database already holds this dataset."
         )
         parser.add_argument(
@@ -1407,7 +1511,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--export-rows is 0 (the page datasets) or at least {ADJUSTED_SHARE * EXPORT_SMALL_SHARE}."
             )
-        wanted = wanted_marker(practices, seed, export_rows)
+        sweep_projects = options["sweep_projects"]
+        if sweep_projects < 0 or (sweep_projects and export_rows):
+            raise CommandError("--sweep-projects is 0 or more, and not with --export-rows (each has its own dataset).")
+        wanted = wanted_marker(practices, seed, export_rows, sweep_projects)
         if options["keep"] and built_marker() == wanted:
             self.stdout.write(f"Kept the existing dataset of {practices} practices.")
             return
@@ -1418,7 +1525,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Building {scale.practices:,} practices in {scale.pcns:,} PCNs under {scale.commissioners} commissioners:"
         )
-        build(practices, seed=seed, log=self.stdout.write, export_rows=export_rows)
-        if not export_rows:
+        build(practices, seed=seed, log=self.stdout.write, export_rows=export_rows, sweep_projects=sweep_projects)
+        if not export_rows and not sweep_projects:
             render_sample_charts(log=self.stdout.write)
         self.stdout.write(f"Built in {time.monotonic() - started:.1f}s.")

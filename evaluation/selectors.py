@@ -1,0 +1,99 @@
+"""Reads of follow-ups, scoped to what a user may see and shaped for each page: a constant number of queries.
+
+The lead sees every follow-up of their commissioner's projects, a coach those assigned to them
+and those of the projects they coach, practice staff their practice's: the projects the user
+sees (``projects.selectors.projects_for``), and any follow-up assigned to them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+
+from microsystems.models import User
+from practices.permissions import roles_of
+from projects.models import Project, TeamMember
+from projects.selectors import projects_for
+
+from .models import FollowUp, FollowUpReschedule, FollowUpReview, FollowUpStatus
+
+DUE_SOON = timedelta(days=30)  # the coach's home lists follow-ups due within this, and every overdue one
+
+
+def follow_ups_for(user: User | AnonymousUser) -> QuerySet[FollowUp]:
+    """Every follow-up the user may see."""
+    if not user.is_authenticated:
+        return FollowUp.objects.none()
+    if roles_of(user).is_admin:
+        return FollowUp.objects.all()
+    return FollowUp.objects.filter(Q(project__in=projects_for(user).values("pk")) | Q(assigned_to=user))
+
+
+def with_state(follow_ups: list[FollowUp], today: date) -> list[FollowUp]:
+    """Set ``overdue`` and ``due`` (past its date, not yet overdue) on each, for the badges."""
+    for follow_up in follow_ups:
+        overdue = follow_up.is_overdue(today)
+        follow_up.overdue = overdue  # type: ignore[attr-defined]
+        follow_up.due = follow_up.status == FollowUpStatus.SCHEDULED and follow_up.due_on <= today and not overdue  # type: ignore[attr-defined]
+    return follow_ups
+
+
+def follow_up_list(
+    user: User | AnonymousUser, *, status: str = "", kind: str = "", today: date | None = None
+) -> QuerySet[FollowUp]:
+    """The list page's rows: those still to be held first, the most overdue at the top, then the rest by date."""
+    rows = follow_ups_for(user)
+    if status:
+        rows = rows.filter(status=status)
+    if kind:
+        rows = rows.filter(kind=kind)
+    to_hold = Case(When(status=FollowUpStatus.SCHEDULED, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return (
+        rows.select_related("project", "project__practice", "assigned_to")
+        .annotate(to_hold=to_hold)
+        .order_by("to_hold", "due_on", "pk")
+    )
+
+
+def follow_up_for_page(user: User | AnonymousUser) -> QuerySet[FollowUp]:
+    """One follow-up with everything its page shows: its project, coach, history and review."""
+    return (
+        follow_ups_for(user)
+        .select_related("project", "project__practice", "project__lead_coach", "project__co_coach", "assigned_to")
+        .prefetch_related(Prefetch("reschedules", queryset=FollowUpReschedule.objects.select_related("by")))
+    )
+
+
+def review_of(follow_up: FollowUp) -> FollowUpReview | None:
+    """The follow-up's review with who came and who recorded it, or None (two queries)."""
+    return (
+        FollowUpReview.objects.filter(follow_up=follow_up)
+        .select_related("recorded_by")
+        .prefetch_related(Prefetch("attendees", queryset=TeamMember.objects.select_related("user")))
+        .first()
+    )
+
+
+def team_of(project: Project) -> QuerySet[TeamMember]:
+    return project.team.select_related("user").order_by("-is_champion", "kind", "name", "user__full_name", "pk")
+
+
+def project_follow_ups(project: Project, today: date) -> list[FollowUp]:
+    """A project's follow-ups for its overview, with their badges: one query."""
+    rows = FollowUp.objects.filter(project=project).select_related("assigned_to").order_by("due_on", "pk")
+    return with_state(list(rows), today)
+
+
+def coach_follow_ups(user: User, today: date) -> list[FollowUp]:
+    """For the coach's home: follow-ups still to be held that are theirs or their projects', due within
+    ``DUE_SOON`` or already past their date, most overdue first: one query."""
+    coached = Project.objects.filter(Q(lead_coach=user) | Q(co_coach=user)).values("pk")
+    rows = (
+        FollowUp.objects.filter(Q(assigned_to=user) | Q(project_id__in=coached))
+        .filter(status=FollowUpStatus.SCHEDULED, due_on__lte=today + DUE_SOON)
+        .select_related("project", "project__practice")
+        .order_by("due_on", "pk")
+    )
+    return with_state(list(rows), today)
