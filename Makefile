@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 var:
-	mkdir -p var/broker var/broker-processed var/media
+	mkdir -p var/broker var/broker-processed var/broker-control var/media
 
 migrate: install var
 	$(PY) manage.py migrate --noinput

@@ -6,4 +6,5 @@ class MicrosystemsConfig(AppConfig):
     verbose_name = "Microsystems"
 
     def ready(self) -> None:
-        from . import security  # noqa: F401  (connects the login audit receivers)
+        # Connect receivers: the login audit; the Celery request ids and task failures.
+        from . import logs, security, task_failures  # noqa: F401

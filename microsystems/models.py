@@ -92,3 +92,28 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.summary}"
+
+
+class TaskFailure(models.Model):
+    """A background task that failed for good (after any retries), for staff admins: written by
+    ``microsystems.task_failures`` from Celery's ``task_failure`` signal. Arguments are kept only
+    where they are ids or short codes, never free text."""
+
+    failed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    task_name = models.CharField(max_length=200, db_index=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    retries = models.PositiveIntegerField(default=0, help_text="Retries before the last attempt failed.")
+    exception_type = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    request_id = models.CharField(
+        max_length=128, blank=True, db_index=True, help_text="The web request that queued the task, as in the logs."
+    )
+
+    class Meta:
+        ordering = ["-failed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} failed: {self.exception_type}"

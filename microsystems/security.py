@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 log = logging.getLogger("microsystems.security")
+_LOOKS_LIKE_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
 def client_address(request: HttpRequest | None) -> str:
@@ -43,4 +45,7 @@ def _log_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> 
 def _log_failed_login(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    log.warning("failed login: email=%s from=%s", credentials.get("username", "-"), client_address(request))
+    typed = str(credentials.get("username") or "-")
+    # Only an address: a password typed into the e-mail field must not reach the log.
+    shown = typed if _LOOKS_LIKE_EMAIL.match(typed) else "(not an e-mail address)"
+    log.warning("failed login: email=%s from=%s", shown, client_address(request))

@@ -9,6 +9,12 @@ A link is only as good as its signature and expiry; the checked view
 
 The expiry is rounded up to the hour, so a page drawn twice in the same hour gives the same
 link and the browser's cache keeps working.
+
+On object storage that presigns its URLs (S3 through django-storages, ``querystring_auth``), a
+PNG link answers with a redirect to a presigned URL of the file, so the image bytes come from the
+bucket, not through a web process; the redirect is cached by the browser for up to an hour. SVGs,
+and storages that cannot presign (the file system, S3 behind a custom domain without a CloudFront
+signer), are streamed from storage.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.core import signing
-from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.core.files.storage import Storage, default_storage
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.utils.http import parse_etags
 
 PREFIX = "/charts/"
@@ -39,8 +46,22 @@ def signed_url(name: str, *, now: float | None = None) -> str:
     return f"{PREFIX}{token}"
 
 
-def _unsigned(token: str) -> tuple[str, str, str] | None:
-    """The file name, key and format a valid, unexpired token names; None for anything else."""
+def presigned_url(storage: Storage, name: str, *, expires_in: int) -> str | None:
+    """A URL of ``name`` the storage has signed to expire within ``expires_in`` seconds; None if it cannot presign.
+
+    S3Storage presigns when ``querystring_auth`` is on, except behind a custom domain without a
+    CloudFront signer, where its URL would be unsigned (and the private bucket would refuse it).
+    """
+    if not getattr(storage, "querystring_auth", False):
+        return None
+    if getattr(storage, "custom_domain", None) and not getattr(storage, "cloudfront_signer", None):
+        return None
+    sign: Any = storage.url  # S3Storage.url(name, parameters=None, expire=None)
+    return str(sign(name, expire=expires_in))
+
+
+def _unsigned(token: str) -> tuple[str, str, str, int] | None:
+    """The file name, key, format and expiry a valid, unexpired token names; None for anything else."""
     try:
         data = signing.Signer(salt=SALT).unsign_object(token)
     except (signing.BadSignature, ValueError):
@@ -51,7 +72,7 @@ def _unsigned(token: str) -> tuple[str, str, str] | None:
     if not isinstance(name, str) or not isinstance(expires, int) or expires < time.time():
         return None
     match = NAME.match(name)
-    return (name, match["key"], match["fmt"]) if match else None
+    return (name, match["key"], match["fmt"], expires) if match else None
 
 
 class ChartFileMiddleware:
@@ -66,11 +87,16 @@ class ChartFileMiddleware:
         found = _unsigned(request.path[len(PREFIX) :])
         if found is None or request.method not in ("GET", "HEAD"):
             return HttpResponse("Not found.", status=404, content_type="text/plain")
-        name, key, fmt = found
+        name, key, fmt, expires = found
         headers = {"ETag": f'"{key}"', "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
         tags = parse_etags(request.headers.get("If-None-Match", ""))
         if headers["ETag"] in tags or "*" in tags:
             return HttpResponseNotModified(headers=headers)
+        if fmt == "png":
+            # Valid as long as the link (at least 12 hours); the browser keeps the redirect for an hour.
+            url = presigned_url(default_storage, name, expires_in=max(expires - int(time.time()), 60))
+            if url is not None:
+                return HttpResponseRedirect(url, headers={"Cache-Control": "private, max-age=3600"})
         try:
             with default_storage.open(name, "rb") as stored:
                 content = stored.read()

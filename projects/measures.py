@@ -384,7 +384,7 @@ def measures_with_latest(project: Project, *, fields: tuple[str, ...] = ()) -> l
             points=Count("values"),
             latest_value=Subquery(latest.values("value")[:1]),
             latest_on=Subquery(latest.values("on")[:1]),
-        )
+        ).order_by("kind", "name", "pk")  # an aggregate drops Meta.ordering: the order would be the database's
     )
     for m in rows:
         latest_value = m.latest_value  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from django.db import connection
 from microsystems.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
+QUEUES = ["-Q", "default,rendering,notifications"]  # every queue (settings: CELERY_TASK_QUEUES)
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def worker(transactional_db, tmp_path, settings):
         "DEBUG": "false",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "microsystems", "worker", "--pool=solo", "--loglevel=WARNING"],
+        [sys.executable, "-m", "celery", "-A", "microsystems", "worker", "--pool=solo", "--loglevel=WARNING", *QUEUES],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

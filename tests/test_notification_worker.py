@@ -176,7 +176,8 @@ def publishing(transactional_db):
 @pytest.fixture
 def workers(publishing, tmp_path) -> Iterator[Workers]:
     queue = redis.Redis.from_url(django_settings.REDIS_URL)
-    queue.delete("celery", "unacked", "unacked_index")  # no messages left over from another test
+    # No messages left over from another test, in any queue.
+    queue.delete("celery", "default", "rendering", "notifications", "unacked", "unacked_index")
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
     running = Workers(mail_dir)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "microsystems.logs.RequestIdMiddleware",  # first, so every response and log line has the request's id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "projects.chart_links.ChartFileMiddleware",  # signed chart links, before the session is read
@@ -98,6 +99,10 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"})
+elif "postgresql" in DATABASES["default"]["ENGINE"]:
+    # A database that hangs while connecting fails fast (``/readyz`` answers 503) instead of hanging workers.
+    connect_timeout = env.int("DB_CONNECT_TIMEOUT", default=5)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", connect_timeout)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -182,8 +187,55 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# Uploaded (signed agreements, ODS files) and generated files (charts) go through Django's storage API:
+# the local file system under MEDIA_ROOT by default; S3-compatible object storage (django-storages) when
+# STORAGE_BACKEND=s3 or AWS_STORAGE_BUCKET_NAME is set, so every web process and worker sees the same files.
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+STORAGE_BACKEND = env("STORAGE_BACKEND", default="s3" if AWS_STORAGE_BUCKET_NAME else "filesystem")
+# Origins the browser may load stored files from besides our own (a chart link redirects to a presigned URL).
+STORAGE_IMG_ORIGINS: list[str] = []
+if STORAGE_BACKEND == "s3":
+    if not AWS_STORAGE_BUCKET_NAME:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    _s3 = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        "endpoint_url": env("AWS_S3_ENDPOINT_URL", default="") or None,  # MinIO, Ceph, another provider
+        "region_name": env("AWS_S3_REGION_NAME", default="") or None,
+        # Unset: boto3's own chain (instance role, AWS_* variables, ~/.aws).
+        "access_key": env("AWS_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env("AWS_SECRET_ACCESS_KEY", default="") or None,
+        "custom_domain": env("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+        "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default="") or None,  # "path" for most MinIO
+        "location": env("AWS_LOCATION", default=""),  # a prefix inside the bucket
+        "default_acl": "private",  # nothing in the bucket is public
+        "querystring_auth": True,  # links to files are presigned and expire
+        "signature_version": "s3v4",
+        "querystring_expire": 3600,
+        "file_overwrite": False,  # like the file system: a name taken gets a suffix
+    }
+    STORAGES_DEFAULT: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {k: v for k, v in _s3.items() if v is not None},
+    }
+    if _s3["custom_domain"]:
+        STORAGE_IMG_ORIGINS = [f"https://{_s3['custom_domain']}"]
+    elif _s3["endpoint_url"]:
+        _scheme, _, _host = str(_s3["endpoint_url"]).rstrip("/").partition("://")
+        STORAGE_IMG_ORIGINS = [f"{_scheme}://{_host}", f"{_scheme}://{AWS_STORAGE_BUCKET_NAME}.{_host}"]
+    else:
+        STORAGE_IMG_ORIGINS = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]
+        if _s3["region_name"]:
+            STORAGE_IMG_ORIGINS.append(f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{_s3['region_name']}.amazonaws.com")
+elif STORAGE_BACKEND == "filesystem":
+    STORAGES_DEFAULT = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem or s3, not {STORAGE_BACKEND!r}.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": STORAGES_DEFAULT,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -203,7 +255,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *STORAGE_IMG_ORIGINS],
         "font-src": [SELF],
         "connect-src": [SELF],
         "frame-ancestors": [NONE],
@@ -226,6 +278,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
     }
 )
@@ -239,7 +292,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Three queues, so slow rendering never holds up reminders: chart and report rendering (any task named
+# ``<app>.tasks.render_*``) on "rendering", reminders and the sweep on "notifications", the rest on "default".
+# A worker started without -Q consumes all three (they are declared here); to separate them, run one worker
+# per queue: ``celery -A microsystems worker -Q rendering`` and so on.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = {name: {"routing_key": name} for name in ("default", "rendering", "notifications")}
+CELERY_TASK_ROUTES = {
+    "*.tasks.render_*": {"queue": "rendering"},
+    "notifications.tasks.*": {"queue": "notifications"},
+}
+# django-celery-beat's database scheduler, with a lock in Redis so only one beat ever schedules (microsystems/beat.py).
+CELERY_BEAT_SCHEDULER = "microsystems.beat:SingleBeatScheduler"
 # Written into the database schedule (django-celery-beat's PeriodicTask rows) each time beat starts,
 # by DatabaseScheduler.setup_schedule; a schedule changed in the admin is reset to this at the next start.
 CELERY_BEAT_SCHEDULE = {
@@ -251,14 +315,6 @@ CELERY_BEAT_SCHEDULE = {
 NOTIFICATION_CLAIM_LEASE_SECONDS = env.int("NOTIFICATION_CLAIM_LEASE_SECONDS", default=600)
 CELERY_TASK_ALWAYS_EAGER = False
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "microsystems.security": {"level": "INFO"},
-    },
-}
+# Operations: each concern keeps its settings in its own module.
+from .observability import *  # noqa: E402, F403
+from .retention import *  # noqa: E402, F403

@@ -5,7 +5,5 @@ from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 REQUIRE_TWO_FACTOR = env.bool("REQUIRE_TWO_FACTOR", default=False)
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+# Uploads as configured (local disk by default, or S3); static files served as they are, no manifest to build.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
