@@ -155,7 +155,7 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "measures": measures,
         "can": _abilities(request, project),
         "funding_panel": funding_panel(project, sees_amounts=request.user.has_perm("payments.see_amounts", project)),
-        "follow_ups": project_follow_ups(project, timezone.localdate()) if project.completed_on else [],
+        "follow_ups": project_follow_ups(project, timezone.localdate()),  # always one query: constant per page
     }
     return render(request, "projects/overview.html", context)
 

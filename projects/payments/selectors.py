@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 
 from microsystems.models import User
@@ -174,10 +174,11 @@ def funding_projects(user: User | AnonymousUser) -> QuerySet[Project]:
 
 def quick_funding(project: Project) -> Funding:
     """The funding state, skipping the first-project query when the page annotated ``is_first`` already."""
-    if getattr(project, "is_first", None) is True:
-        return Funding(FundingState.FIRST_PROJECT)
-    if getattr(project, "is_first", None) is False:
-        application = live_application(project)
+    first = getattr(project, "is_first", None)
+    if first is not None:
+        application = live_application(project)  # for a first project too: every overview costs the same
+        if first:
+            return Funding(FundingState.FIRST_PROJECT)
         if application is None:
             return Funding(FundingState.SELF_FUNDED)
         state = FundingState.FUNDED if application.status == ApplicationStatus.APPROVED else FundingState.PENDING
@@ -212,24 +213,33 @@ def paid_so_far(project: Project) -> PaidSoFar:
 def funding_panel(project: Project, *, sees_amounts: bool) -> dict[str, Any]:
     """What the project overview shows of the funding: the state for all, amounts for those who may see them.
 
-    One query for the state (none for a first project annotated ``is_first``), two more with amounts.
+    One query for the state and, for those who see amounts, one more for the tariff and the sums,
+    whatever the project's funding: the same queries for every project.
     """
     funding = quick_funding(project)
     panel: dict[str, Any] = {"funding": funding, "sees_amounts": sees_amounts}
-    if sees_amounts and funding.is_funded:
+    if not sees_amounts:
+        return panel
+    tariff = Tariff.objects.filter(
+        commissioner_id=project.practice.commissioner_id, financial_year=financial_year_of(project.starts_on)
+    ).values("first_project_amount")[:1]
+    money = (
+        Project.objects.filter(pk=project.pk)
+        .annotate(
+            committed=Sum("payments__amount", filter=~Q(payments__status=PaymentStatus.CANCELLED)),
+            paid=Sum("payments__amount", filter=Q(payments__status=PaymentStatus.PAID)),
+            tariff_amount=Subquery(tariff),
+        )
+        .values("committed", "paid", "tariff_amount")
+        .get()
+    )
+    if funding.is_funded:
         if funding.state == FundingState.FIRST_PROJECT:
-            amount = (
-                Tariff.objects.filter(
-                    commissioner_id=project.practice.commissioner_id,
-                    financial_year=financial_year_of(project.starts_on),
-                )
-                .values_list("first_project_amount", flat=True)
-                .first()
-            )
+            amount = money["tariff_amount"]
         else:
             amount = funding.application.amount_approved if funding.application else None
         panel["funded_amount_text"] = format_pounds(amount) if amount is not None else ""
-        panel["so_far"] = paid_so_far(project)
+        panel["so_far"] = PaidSoFar(money["committed"] or Decimal("0.00"), money["paid"] or Decimal("0.00"))
     return panel
 
 
