@@ -15,7 +15,7 @@ from ..models import ApplicationStatus, FundingApplication, Project, Step, finan
 from .errors import PaymentError
 from .funding import is_first_project
 from .milestones import sync_project
-from .money import LARGEST, format_pounds, pounds
+from .money import check_pence_and_size, format_pounds
 from .tariffs import shares_of, tariff_for
 
 
@@ -31,10 +31,7 @@ class ApplicationDetails:
 def _check_amount(amount: Decimal | None, field: str) -> Decimal:
     if amount is None or amount <= 0:
         raise PaymentError("Give an amount of more than £0.", field=field)
-    if pounds(amount) != amount:
-        raise PaymentError("Give the amount in pounds and pence.", field=field)
-    if amount > LARGEST:
-        raise PaymentError(f"The amount can be at most {format_pounds(LARGEST)}.", field=field)
+    check_pence_and_size(amount, field)
     return amount
 
 

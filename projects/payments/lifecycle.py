@@ -22,7 +22,7 @@ from microsystems.models import User
 from ..models import Payment, PaymentEvent, PaymentKind, PaymentStatus, financial_year_of
 from .errors import PaymentError
 from .funding import funded_amount, funding_of
-from .money import LARGEST, format_pounds, pounds
+from .money import check_pence_and_size, format_pounds
 from .tariffs import tariff_for
 
 PAST_TENSE: dict[str, str] = {
@@ -136,10 +136,7 @@ def adjust(*, payment: Payment, details: AdjustmentDetails, by: User) -> Payment
     if details.amount is None or details.amount == 0:
         raise PaymentError("Give the adjustment's amount: positive to pay more, negative to recover.", field="amount")
     amount = details.amount
-    if pounds(amount) != amount:
-        raise PaymentError("Give the amount in pounds and pence.", field="amount")
-    if abs(amount) > LARGEST:
-        raise PaymentError(f"The amount can be at most {format_pounds(LARGEST)}.", field="amount")
+    check_pence_and_size(amount, "amount")
     if not details.reason.strip():
         raise PaymentError("Say why the payment is adjusted.", field="reason")
     project = payment.project

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from .errors import PaymentError
+
 PENNY = Decimal("0.01")
 HUNDRED = Decimal("100")
 LARGEST = Decimal("99999999.99")  # what the database's amount columns hold
@@ -28,3 +30,12 @@ def format_pounds(amount: Decimal | None) -> str:
         return ""
     sign = "−" if amount < 0 else ""
     return f"{sign}£{abs(amount):,.2f}"
+
+
+def check_pence_and_size(amount: Decimal, field: str) -> Decimal:
+    """An amount to the penny and within what the database holds (either sign); else a PaymentError at ``field``."""
+    if pounds(amount) != amount:
+        raise PaymentError("Give the amount in pounds and pence.", field=field)
+    if abs(amount) > LARGEST:
+        raise PaymentError(f"The amount can be at most {format_pounds(LARGEST)}.", field=field)
+    return amount

@@ -22,7 +22,7 @@ from ..models import (
     financial_year_of,
 )
 from .errors import PaymentError
-from .money import HUNDRED, LARGEST, PENNY, format_pounds, pounds
+from .money import HUNDRED, PENNY, check_pence_and_size, format_pounds
 
 DEFAULT_SHARES = {Milestone.AGREEMENT: Decimal("50"), Milestone.COMPLETION: Decimal("50")}
 
@@ -47,10 +47,7 @@ def shares_of(tariff: Tariff) -> list[tuple[str, Decimal]]:
 def _check(amount: Decimal, shares: dict[str, Decimal]) -> dict[str, Decimal]:
     if amount is None or amount <= 0:
         raise PaymentError("The amount for a first project must be more than £0.", field="first_project_amount")
-    if pounds(amount) != amount:
-        raise PaymentError("Give the amount in pounds and pence.", field="first_project_amount")
-    if amount > LARGEST:
-        raise PaymentError(f"The amount can be at most {format_pounds(LARGEST)}.", field="first_project_amount")
+    check_pence_and_size(amount, "first_project_amount")
     kept = {m: Decimal(p) for m, p in shares.items() if p}
     for milestone, percent in kept.items():
         if milestone not in Milestone.values:
