@@ -29,6 +29,8 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from microsystems.broker import publish
+
 from .models import Notification, Preference, Status
 
 log = logging.getLogger(__name__)
@@ -89,12 +91,8 @@ def _publish(ids: list[int]) -> None:
     from .tasks import send_notification
 
     for done, notification_id in enumerate(ids):
-        try:
-            send_notification.delay(notification_id)
-        except Exception:  # the broker is down or hung: give up at once; the next sweep queues what is pending
-            log.warning(
-                "Could not queue %s notification(s); the next sweep will queue them.", len(ids) - done, exc_info=True
-            )
+        if not publish(send_notification, notification_id):  # the broker is down or hung: give up at once
+            log.warning("Could not queue %s notification(s); the next sweep will queue them.", len(ids) - done)
             return
 
 
