@@ -63,13 +63,15 @@ def coaches(request: AuthenticatedRequest) -> HttpResponse:
     level = request.GET.get("level", "")
     level = level if level in CoachLevel.values else ""
     active = {"yes": True, "no": False}.get(request.GET.get("active", ""))
+    over = request.GET.get("capacity") == "over"  # the programme dashboard's "over capacity" link
+    rows = coach_directory(request.user, today=timezone.localdate(), level=level, active=active)
     context = {
-        "rows": coach_directory(request.user, today=timezone.localdate(), level=level, active=active),
+        "rows": [row for row in rows if row.over_capacity] if over else rows,
         "without_profile": list(coach_roles_without_profile(request.user)),
         "levels": CoachLevel.choices,
         "level": level,
         "active": request.GET.get("active", "") if active is not None else "",
-        "filtered": bool(level) or active is not None,
+        "filtered": bool(level) or active is not None or over,
     }
     return render(request, "coaching/coaches/directory.html", context)
 

@@ -11,15 +11,32 @@ from datetime import date, timedelta
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from microsystems.models import User
 from practices.permissions import roles_of
 from projects.models import Project, TeamMember
 from projects.selectors import projects_for
 
-from .models import FollowUp, FollowUpReschedule, FollowUpReview, FollowUpStatus
+from .models import OVERDUE_AFTER, FollowUp, FollowUpReschedule, FollowUpReview, FollowUpStatus
 
 DUE_SOON = timedelta(days=30)  # the coach's home lists follow-ups due within this, and every overdue one
+DUE, OVERDUE = "due", "overdue"
+STATES = [(DUE, "Due (within 30 days or past its date)"), (OVERDUE, "Overdue")]
+
+
+def due_now(today: date) -> Q:
+    """Still to be held, due within ``DUE_SOON`` or already past its date, but not yet overdue."""
+    return Q(status=FollowUpStatus.SCHEDULED, due_on__lte=today + DUE_SOON, due_on__gte=today - OVERDUE_AFTER)
+
+
+def overdue_now(today: date) -> Q:
+    """Still to be held more than ``OVERDUE_AFTER`` past its date (as ``FollowUp.is_overdue``)."""
+    return Q(status=FollowUpStatus.SCHEDULED, due_on__lt=today - OVERDUE_AFTER)
+
+
+def state_condition(state: str, today: date) -> Q:
+    return due_now(today) if state == DUE else overdue_now(today)
 
 
 def follow_ups_for(user: User | AnonymousUser) -> QuerySet[FollowUp]:
@@ -41,14 +58,30 @@ def with_state(follow_ups: list[FollowUp], today: date) -> list[FollowUp]:
 
 
 def follow_up_list(
-    user: User | AnonymousUser, *, status: str = "", kind: str = "", today: date | None = None
+    user: User | AnonymousUser,
+    *,
+    status: str = "",
+    kind: str = "",
+    state: str = "",
+    commissioner: int | None = None,
+    pcn: int | None = None,
+    today: date | None = None,
 ) -> QuerySet[FollowUp]:
-    """The list page's rows: those still to be held first, the most overdue at the top, then the rest by date."""
+    """The list page's rows: those still to be held first, the most overdue at the top, then the rest by date.
+
+    ``state`` (due or overdue, as of ``today``), ``commissioner`` and ``pcn`` narrow it as the programme
+    dashboard's figures do."""
     rows = follow_ups_for(user)
     if status:
         rows = rows.filter(status=status)
     if kind:
         rows = rows.filter(kind=kind)
+    if state:
+        rows = rows.filter(state_condition(state, today or timezone.localdate()))
+    if commissioner is not None:
+        rows = rows.filter(project__practice__commissioner_id=commissioner)
+    if pcn is not None:
+        rows = rows.filter(project__practice__pcn_id=pcn)
     to_hold = Case(When(status=FollowUpStatus.SCHEDULED, then=Value(0)), default=Value(1), output_field=IntegerField())
     return (
         rows.select_related("project", "project__practice", "assigned_to")

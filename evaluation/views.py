@@ -7,6 +7,7 @@ outside it is a 404; practice staff read, and the project's coaches and the lead
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -42,21 +43,43 @@ def _choice(value: str, choices: Any) -> str:
     return value if value in choices.values else ""
 
 
+def _id(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
 @login_required
 def follow_up_list(request: AuthenticatedRequest) -> HttpResponse:
     status = _choice(request.GET.get("status", ""), FollowUpStatus)
     kind = _choice(request.GET.get("kind", ""), FollowUpKind)
+    state = request.GET.get("state", "")
+    state = state if state in dict(select.STATES) else ""
     today = timezone.localdate()
-    rows = select.follow_up_list(request.user, status=status, kind=kind)
+    rows = select.follow_up_list(
+        request.user,
+        status=status,
+        kind=kind,
+        state=state,
+        commissioner=_id(request.GET.get("commissioner", "")),
+        pcn=_id(request.GET.get("pcn", "")),
+        today=today,
+    )
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    commissioner, pcn = _id(request.GET.get("commissioner", "")), _id(request.GET.get("pcn", ""))
+    # Every filter the list was opened with (a dashboard link sets commissioner and PCN) goes on to its pages.
+    kept = {"status": status, "kind": kind, "state": state, "commissioner": commissioner or "", "pcn": pcn or ""}
     context = {
         "page": page,
         "rows": select.with_state(list(page.object_list), today),
         "status": status,
         "kind": kind,
+        "state": state,
+        "commissioner": commissioner or "",
+        "pcn": pcn or "",
+        "page_query": urlencode({k: v for k, v in kept.items() if v}),
         "statuses": FollowUpStatus.choices,
         "kinds": FollowUpKind.choices,
-        "filtered": bool(status or kind),
+        "states": select.STATES,
+        "filtered": bool(status or kind or state or commissioner or pcn),
     }
     return render(request, "evaluation/list.html", context)
 

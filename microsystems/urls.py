@@ -40,6 +40,8 @@ urlpatterns = [
     path("payments/", include("projects.payments.urls")),
     path("notifications/", include("notifications.urls")),
     path("follow-ups/", include("evaluation.urls")),
+    path("programme/", include("evaluation.programme_urls")),
+    path("embedding/", include("evaluation.embedding_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from django.db import transaction
 
 from coaching.demo import seed_coaches
+from evaluation.demo import seed_evaluation
 from microsystems.models import User
 from projects.demo import seed_projects
 from projects.payments.demo import seed_payments
@@ -198,6 +199,7 @@ def seed_demo() -> list[DemoLogin]:
         admin = _user(f"admin@{DOMAIN}", "Site Admin", is_staff=True)
         seed_projects()
         seed_payments()  # after the projects: the tariffs make due what their first projects reached
+        seed_evaluation()  # after the projects: their due follow-ups are held and the teams assess themselves
         logins.append(DemoLogin(admin.email, DEMO_PASSWORD, "admin", "99J", None))
     return logins
 

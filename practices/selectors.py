@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from coaching.models import Session, SessionStatus
 from microsystems.models import User
+from projects.models import Project
 
-from .models import Commissioner, EngagementChange, Pcn, Practice, PracticeMembership, ProgrammeRoleKind
+from .models import (
+    Commissioner,
+    Engagement,
+    EngagementChange,
+    Pcn,
+    Practice,
+    PracticeMembership,
+    ProgrammeRoleKind,
+)
 from .permissions import roles_of
+
+NOT_CONTACTED_FOR = relativedelta(months=6)
 
 
 def practices_for(user: User | AnonymousUser) -> QuerySet[Practice]:
@@ -89,8 +104,57 @@ def practice_for_detail(user: User | AnonymousUser) -> QuerySet[Practice]:
 
 def engagement_summary(user: User | AnonymousUser) -> list[dict[str, object]]:
     """Practices by engagement across the user's commissioners: one query, every state listed."""
-    from .models import Engagement
-
     scope = Practice.objects.filter(commissioner__in=commissioners_for(user), ods_status="A")
     counts = dict(scope.values_list("engagement").annotate(n=Count("pk")).values_list("engagement", "n"))
     return [{"value": v, "label": label, "count": counts.get(v, 0)} for v, label in Engagement.choices]
+
+
+# How far a practice has come, and whether anyone has been in touch: the programme dashboard counts these
+# and the directory filters by them, through the same conditions, so a number and its list always agree.
+
+
+def completed_a_project() -> Q:
+    """At least one of its projects reached Follow-up (it has a completion date), whatever happened next."""
+    return Q(Exists(Project.objects.filter(practice=OuterRef("pk"), completed_on__isnull=False)))
+
+
+def has_two_projects() -> Q:
+    """Two or more projects, whatever became of them: a second row exists (``OFFSET 1``), found on the index."""
+    return Q(Exists(Project.objects.filter(practice=OuterRef("pk")).order_by().values("pk")[1:2]))
+
+
+def started_a_second_project() -> Q:
+    """It completed a project and has two or more: it came back for more."""
+    return completed_a_project() & has_two_projects()
+
+
+def not_contacted_since(cutoff: date) -> Q:
+    """Engaged before ``cutoff`` (or since an unknown date) and no coaching session held on any project since."""
+    held = Session.objects.filter(project__practice=OuterRef("pk"), status=SessionStatus.HELD, on__gte=cutoff)
+    engaged_before = Q(engagement_since__isnull=True) | Q(engagement_since__lt=cutoff)
+    return Q(engagement=Engagement.ENGAGED) & engaged_before & ~Q(Exists(held))
+
+
+def contact_cutoff(today: date) -> date:
+    """The day six months ago: a practice with no held session since then has not been contacted for 6 months."""
+    cutoff: date = today - NOT_CONTACTED_FOR
+    return cutoff
+
+
+PROGRESS_COMPLETED, PROGRESS_SECOND, PROGRESS_NOT_CONTACTED = "completed", "second", "not_contacted"
+PROGRESS_CHOICES = [
+    (PROGRESS_COMPLETED, "Completed a project"),
+    (PROGRESS_SECOND, "Completed a project and started another"),
+    (PROGRESS_NOT_CONTACTED, "Engaged, no session for 6 months"),
+]
+
+
+def progress_condition(progress: str, today: date) -> Q:
+    """The condition for one of ``PROGRESS_CHOICES``."""
+    if progress == PROGRESS_COMPLETED:
+        return completed_a_project()
+    if progress == PROGRESS_SECOND:
+        return started_a_second_project()
+    if progress == PROGRESS_NOT_CONTACTED:
+        return not_contacted_since(contact_cutoff(today))
+    raise ValueError(f"Unknown progress {progress!r}")

@@ -35,7 +35,8 @@ LIFETIME_HOURS = 12  # a signed-in session lasts at most 12 hours
 CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 # matplotlib styles its SVG inline; the SVG has no scripts.
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
-NAME = re.compile(r"^charts/(?P<key>[0-9a-f]{64})-(?:run|xmr)\.(?P<fmt>png|svg)$")
+# A measure's run and XmR charts (PNG and SVG); a programme report's chart (PNG only: evaluation.report_charts).
+NAME = re.compile(r"^charts/(?P<key>[0-9a-f]{64})-(?:run|xmr|report(?=\.png$))\.(?P<fmt>png|svg)$")
 
 
 def signed_url(name: str, *, now: float | None = None) -> str:

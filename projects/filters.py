@@ -5,12 +5,14 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from evaluation.reporting import years_offered
 from microsystems.filtering import PlainSelectsMixin
 from microsystems.models import User
 from practices.models import ProgrammeRoleKind
 from practices.permissions import roles_of
 
-from .models import Project, Step, Typology
+from .models import Project, Step, Typology, financial_year_label
+from .selectors import MISSING_CHOICES, missing_condition, started_in
 
 
 def coach_choices(user: User, projects: QuerySet[Project]) -> list[tuple[int, str]]:
@@ -37,12 +39,18 @@ class ProjectFilter(PlainSelectsMixin, django_filters.FilterSet):
     typology = django_filters.ChoiceFilter(choices=Typology.choices, empty_label="Any category", label="Category")
     pcn = django_filters.ChoiceFilter(field_name="practice__pcn_id", label="PCN", empty_label="All PCNs")
     coach = django_filters.ChoiceFilter(method="coached_by", label="Coach", empty_label="Any coach")
+    year = django_filters.ChoiceFilter(method="started_in_year", label="Started in", empty_label="Any year")
+    missing = django_filters.ChoiceFilter(
+        choices=MISSING_CHOICES, method="lacking", label="Missing", empty_label="Nothing in particular"
+    )
+    # Not drawn as a select: the programme dashboard's links name the commissioner they count.
+    commissioner = django_filters.NumberFilter(field_name="practice__commissioner_id")
 
-    SELECTS = ("step", "typology", "pcn", "coach")
+    SELECTS = ("step", "typology", "pcn", "coach", "year", "missing")
 
     class Meta:
         model = Project
-        fields = ["q", "step", "typology", "pcn", "coach"]
+        fields = ["q", "step", "typology", "pcn", "coach", "year", "missing", "commissioner"]
 
     def __init__(
         self,
@@ -54,6 +62,7 @@ class ProjectFilter(PlainSelectsMixin, django_filters.FilterSet):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.filters["pcn"].extra["choices"] = pcns or []
         self.filters["coach"].extra["choices"] = coaches or []
+        self.filters["year"].extra["choices"] = [(str(y), financial_year_label(y)) for y in years_offered()]
 
     def search(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
         value = value.strip()
@@ -65,3 +74,9 @@ class ProjectFilter(PlainSelectsMixin, django_filters.FilterSet):
 
     def coached_by(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
         return queryset.filter(Q(lead_coach_id=value) | Q(co_coach_id=value))
+
+    def started_in_year(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
+        return queryset.filter(started_in(int(value)))
+
+    def lacking(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:
+        return queryset.filter(missing_condition(value))

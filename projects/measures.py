@@ -21,7 +21,7 @@ from django.utils import timezone
 from microsystems.audit import audit
 from microsystems.models import User
 
-from .analysis import RunChart, XmrChart
+from .analysis import CONCERN, IMPROVEMENT, RunChart, XmrChart, xmr_chart
 from .measure_csv import (
     NOTE_LIMIT,
     REASON_LIMIT,
@@ -34,11 +34,12 @@ from .measure_csv import (
     value_problem,
 )
 from .models import Direction, Frequency, Measure, MeasureKind, MeasureValue, Project, SpecificAim, Unit
-from .models.improvement import period_start
-from .series import Series, run_analysis, series_of, xmr_analysis
+from .models.improvement import ImprovementSignal, period_start
+from .series import Series, baseline_count, run_analysis, series_of, xmr_analysis
 from .services import ProjectError
 
 MAX_BASELINE_POINTS = 500
+SIGNAL_MIN_POINTS = 2  # an XmR chart needs a moving range before its latest point can say anything
 
 
 class ImportRefused(ProjectError):
@@ -178,7 +179,8 @@ def update_measure(*, measure: Measure, details: MeasureDetails, by: User) -> Me
             for name, value in fields.items():
                 setattr(measure, name, value)
             measure.updated_at = timezone.now()
-            measure.save(update_fields=[*fields, "updated_at"])
+            measure.improvement_signal = _signal(measure)
+            measure.save(update_fields=[*fields, "updated_at", "improvement_signal"])
             audit(measure, "measure.updated", by=by, summary=measure.name, changes=changes)
             _request_charts(measure)
     except IntegrityError:
@@ -360,8 +362,38 @@ def import_values(*, measure: Measure, text: str, by: User) -> list[MeasureValue
 
 
 def _touch(measure: Measure) -> None:
+    """Mark the measure changed and recompute its improvement signal from the values now saved."""
     measure.updated_at = timezone.now()
-    measure.save(update_fields=["updated_at"])
+    measure.improvement_signal = _signal(measure)
+    measure.save(update_fields=["updated_at", "improvement_signal"])
+
+
+# The improvement signal the reports count
+
+
+def improvement_signal_of(values: list[float], *, direction: str, baseline: int | None) -> str:
+    """What the XmR chart's latest point says, as an ``ImprovementSignal``: the page's "Special cause variation".
+
+    Empty when there is no direction of improvement (a change is then neither better nor worse)
+    or fewer than ``SIGNAL_MIN_POINTS`` values. ``values`` are in period order; ``baseline`` is
+    the number of leading points the limits are drawn from (None for all of them).
+    """
+    if direction not in (Direction.UP, Direction.DOWN) or len(values) < SIGNAL_MIN_POINTS:
+        return ImprovementSignal.UNKNOWN
+    variation = xmr_chart(values, improvement=direction, baseline=baseline).variation
+    if variation == IMPROVEMENT:
+        return ImprovementSignal.IMPROVING
+    if variation == CONCERN:
+        return ImprovementSignal.WORSENING
+    return ImprovementSignal.NONE
+
+
+def _signal(measure: Measure) -> str:
+    rows = list(measure.values.order_by("period").values_list("on", "value"))
+    dates = [on for on, _ in rows]
+    return improvement_signal_of(
+        [float(v) for _, v in rows], direction=measure.direction, baseline=baseline_count(measure, dates)
+    )
 
 
 def _described(measure: Measure, value: MeasureValue) -> str:

@@ -7,11 +7,21 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from coaching.models import CoachingAgreement
 from microsystems.models import User
 from practices.models import OdsStatus, Practice, ProgrammeRoleKind
 from practices.permissions import roles_of
 
-from .models import FundingRoute, Payment, Project, StepChange, TeamMember, WorkbookSection
+from .models import (
+    FundingRoute,
+    Payment,
+    Project,
+    Step,
+    StepChange,
+    TeamMember,
+    WorkbookSection,
+    financial_year_bounds,
+)
 
 
 def projects_for(user: User | AnonymousUser) -> QuerySet[Project]:
@@ -118,3 +128,37 @@ def caseload(user: User | AnonymousUser) -> QuerySet[Project]:
 
 def projects_of_practice(user: User | AnonymousUser, practice_id: int) -> QuerySet[Project]:
     return with_first_flag(projects_for(user).filter(practice_id=practice_id)).select_related("lead_coach")
+
+
+# What an active project still lacks: the programme dashboard counts these and the project list filters
+# by them, through the same conditions, so a number and its list always agree.
+
+ACTIVE_STEPS = (Step.ORGANISE, Step.ASSESS, Step.DIAGNOSE, Step.TREAT)
+MISSING_CHAMPION, MISSING_AGREEMENT = "champion", "agreement"
+MISSING_CHOICES = [
+    (MISSING_CHAMPION, "Active, no champion"),
+    (MISSING_AGREEMENT, "Active, no coaching agreement"),
+]
+
+
+def without_champion() -> Q:
+    """Active (Organise to Treat) with no team member named champion: every successful project had one."""
+    champion = TeamMember.objects.filter(project=OuterRef("pk"), is_champion=True)
+    return Q(step__in=ACTIVE_STEPS) & ~Q(Exists(champion))
+
+
+def without_agreement() -> Q:
+    """Active (Organise to Treat) with no signed coaching agreement recorded."""
+    agreement = CoachingAgreement.objects.filter(project=OuterRef("pk"))
+    return Q(step__in=ACTIVE_STEPS) & ~Q(Exists(agreement))
+
+
+def missing_condition(missing: str) -> Q:
+    """The condition for one of ``MISSING_CHOICES``."""
+    conditions = {MISSING_CHAMPION: without_champion, MISSING_AGREEMENT: without_agreement}
+    return conditions[missing]()
+
+
+def started_in(year: int) -> Q:
+    """Started in the financial year ``year`` (April to March, named by the year it starts)."""
+    return Q(starts_on__range=financial_year_bounds(year))

@@ -132,6 +132,21 @@ def test_the_list_runs_the_same_queries_for_1_and_12_projects(as_, programme, pr
     assert len(large) == len(small)
 
 
+def test_the_list_keeps_a_dashboard_links_filters_on_its_form_and_next_page(
+    as_, programme, project, clock, monkeypatch
+):
+    monkeypatch.setattr("evaluation.views.PER_PAGE", 1)
+    clock.move_to(noon(SIX_MONTHS + timedelta(days=31)))  # the 6-month one is overdue, the 12-month one is not
+    query = {"state": "overdue", "commissioner": programme.commissioner.pk, "kind": ""}
+    html = as_("lead").get(url("follow_ups"), query).text
+    assert '<option value="overdue" selected>' in html
+    assert f'name="commissioner" value="{programme.commissioner.pk}"' in html
+    assert len(re.findall(r'href="/follow-ups/\d+/"', html)) == 1  # only the overdue one
+    assert ">Next<" not in html
+    both = as_("lead").get(url("follow_ups"), {"commissioner": programme.commissioner.pk}).text
+    assert f"?commissioner={programme.commissioner.pk}&amp;page=2" in both
+
+
 # The review form
 
 

@@ -164,6 +164,18 @@ def period_start(on: date, frequency: str) -> date:
     return on - timedelta(days=on.weekday())
 
 
+class ImprovementSignal(models.TextChoices):
+    """What the measure's XmR chart says of its latest point, kept on the row so reports count it in the database.
+
+    Recomputed by ``projects.measures`` whenever the values, the direction or the baseline change.
+    """
+
+    IMPROVING = "improving", "Special-cause improvement"
+    WORSENING = "worsening", "Special-cause concern"
+    NONE = "none", "Common-cause variation"
+    UNKNOWN = "", "Not enough data or no direction"
+
+
 class Measure(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="measures")
     name = models.CharField(max_length=150)
@@ -182,6 +194,9 @@ class Measure(models.Model):
     baseline_to = models.DateField("baseline to", null=True, blank=True)
     specific_aim = models.ForeignKey(
         SpecificAim, null=True, blank=True, on_delete=models.SET_NULL, related_name="measures"
+    )
+    improvement_signal = models.CharField(
+        max_length=10, choices=ImprovementSignal.choices, blank=True, default=ImprovementSignal.UNKNOWN, editable=False
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

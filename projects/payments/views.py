@@ -24,7 +24,8 @@ from practices.selectors import pcn_choices_for
 
 from ..models import Payment, PaymentKind, PaymentStatus
 from .errors import PaymentError
-from .forms import AdjustForm, ApproveForm, CancelForm, PayForm, PaymentFilter
+from .filters import PaymentListFilter
+from .forms import AdjustForm, ApproveForm, CancelForm, PayForm
 from .lifecycle import adjust, approve, cancel, pay
 from .money import format_pounds
 from .selectors import (
@@ -58,7 +59,7 @@ def page_links(query: QueryDict, page: Page) -> dict[str, str]:  # type: ignore[
 def payments(request: AuthenticatedRequest) -> HttpResponse:
     if not sees_payment_pages(request.user):
         raise deny(request, "payments.list")
-    payment_filter = PaymentFilter(
+    payment_filter = PaymentListFilter(
         request.GET,
         queryset=payment_list(request.user),
         years=payment_years(request.user),

@@ -59,3 +59,23 @@ def test_a_missing_file_is_not_found(client):
 
 def test_a_post_is_refused(client, stored):
     assert client.post(signed_url(stored)).status_code == 404
+
+
+def test_a_signed_link_serves_a_programme_report_chart(db, client):
+    name = f"charts/{KEY}-report.png"
+    default_storage.save(name, ContentFile(b"\x89PNG report"))
+    try:
+        response = client.get(signed_url(name))
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/png" and response.content == b"\x89PNG report"
+    finally:
+        default_storage.delete(name)
+
+
+def test_a_report_chart_is_only_ever_a_png(client):
+    name = f"charts/{KEY}-report.svg"
+    default_storage.save(name, ContentFile(b"<svg/>"))
+    try:
+        assert client.get(signed_url(name)).status_code == 404
+    finally:
+        default_storage.delete(name)

@@ -1,0 +1,1 @@
+"""The programme reports: one module per report, each with ``build(scope) -> Report`` (see ``evaluation.reporting``)."""
