@@ -79,3 +79,12 @@ def programme(db: None) -> Programme:
         other_nurse=member(other, StaffRole.NURSE, "nurse@crowborough.example"),
         admin=UserFactory(email="admin@example.org", is_staff=True, is_superuser=True),
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_programme_cache() -> None:
+    """Each test counts its own figures: SQLite rolls the data version back between tests, so a
+    version number can repeat with other data behind it."""
+    from django.core.cache import caches
+
+    caches["programme"].clear()

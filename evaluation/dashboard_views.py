@@ -20,6 +20,7 @@ from practices.models import Commissioner, ProgrammeRoleKind
 from practices.permissions import roles_of
 
 from .dashboard import COACHES, FOLLOW_UPS, PAYMENTS, PRACTICES, PROJECTS, programme_figures
+from .data_version import cached
 from .report_charts import chart_views
 from .reporting import REPORTS, scope_from_request
 
@@ -40,7 +41,8 @@ def lists_open_to(user: User, commissioner: Commissioner) -> set[str]:
 @require_safe
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     scope, form = scope_from_request(request)
-    figures = programme_figures(scope, today=timezone.localdate())
+    today = timezone.localdate()
+    figures = cached("dashboard", scope.cache_part(), today, lambda: programme_figures(scope, today=today))
     context = {
         "scope": scope,
         "form": form,

@@ -257,3 +257,17 @@ class ProgrammeReport(models.Model):
 
     def __str__(self) -> str:
         return f"Programme report {self.financial_year} for {self.commissioner_id} ({self.status})"
+
+
+class DataVersion(models.Model):
+    """One row whose ``version`` the database itself bumps on every write to the programme's data.
+
+    Triggers (``evaluation.data_version``) keep it: on SQLite a row-level trigger per tracked table, in
+    the writing transaction; on PostgreSQL a sequence (``nextval`` takes no lock, so writers never queue
+    on this row) and this row is unused. The dashboard and reports cache their figures under it.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Programme data version {self.version}"

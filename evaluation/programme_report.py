@@ -32,7 +32,17 @@ from practices.models import Commissioner
 from projects.models.payments import financial_year_bounds, financial_year_label
 
 from .models import ProgrammeReport, RenderStatus
-from .reporting import REPORTS, ChartSpec, Report, Scope, Table, Value, build_report, commissioners_reported_on
+from .reporting import (
+    REPORTS,
+    ChartSpec,
+    Report,
+    Scope,
+    Table,
+    Value,
+    build_report,
+    cached_report,
+    commissioners_reported_on,
+)
 from .tasks import TRANSIENT, render_programme_report
 
 log = logging.getLogger(__name__)
@@ -63,7 +73,7 @@ def reports_for(user: User) -> QuerySet[ProgrammeReport]:
 
 def build_reports(scope: Scope) -> list[Report]:
     """Every report for the scope, in the order of ``REPORTS``."""
-    return [build_report(slug, scope) for slug in REPORTS]
+    return [cached_report(slug, scope) for slug in REPORTS]
 
 
 def programme_data_key(reports: Sequence[Report]) -> str:

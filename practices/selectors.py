@@ -130,9 +130,13 @@ def started_a_second_project() -> Q:
 
 def not_contacted_since(cutoff: date) -> Q:
     """Engaged before ``cutoff`` (or since an unknown date) and no coaching session held on any project since."""
-    held = Session.objects.filter(project__practice=OuterRef("pk"), status=SessionStatus.HELD, on__gte=cutoff)
+    # Reached through the practice's own projects, then each project's sessions, both on their foreign-key
+    # indexes. Asked of the sessions directly, the database walked every recent held session in the country
+    # for each practice (seconds at national scale).
+    sessions = Session.objects.filter(project=OuterRef("pk"), status=SessionStatus.HELD, on__gte=cutoff)
+    contacted = Project.objects.filter(practice=OuterRef("pk")).filter(Exists(sessions))
     engaged_before = Q(engagement_since__isnull=True) | Q(engagement_since__lt=cutoff)
-    return Q(engagement=Engagement.ENGAGED) & engaged_before & ~Q(Exists(held))
+    return Q(engagement=Engagement.ENGAGED) & engaged_before & ~Q(Exists(contacted))
 
 
 def contact_cutoff(today: date) -> date:

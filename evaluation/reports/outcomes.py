@@ -24,7 +24,7 @@ from projects.models.improvement import ImprovementSignal
 from ._common import listing, plural, share
 
 SLUG = "outcomes"
-SHOWN = 200
+SHOWN = 50  # as many as the report page shows of any table (report_views.PAGE_ROWS)
 FINISHED = (Step.FOLLOW_UP, Step.COMPLETED)
 AIMS = (("met", "Met"), ("not_met", "Not met"), ("unrecorded", "Not recorded"))
 

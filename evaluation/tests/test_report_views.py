@@ -295,3 +295,18 @@ def test_every_report_renders_and_gives_a_csv(as_, programme, real_reports, slug
     download = client.get(csv_url(slug))
     assert download.status_code == 200 and download["Content-Type"] == "text/csv; charset=utf-8"
     assert rows_of(download)[0]  # the header
+
+
+def test_table_rows_are_written_escaped_with_numbers_aligned_right():
+    from evaluation.report_views import table_views
+
+    table = Table(
+        title="Benefits",
+        columns=(Column("Project"), Column("Projects", numeric=True), Column("Said")),
+        rows=(("<script>alert(1)</script>", 1250, 'Less "chasing" & fewer calls'),),
+    )
+    html = str(table_views((table,))[0].body_html)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<td class="text-end text-nowrap">1,250</td>' in html
+    assert "<td>Less &quot;chasing&quot; &amp; fewer calls</td>" in html
+    assert html.startswith('<tr><th scope="row">')

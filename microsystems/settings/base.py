@@ -129,6 +129,9 @@ else:
             "LOCATION": "microsystems_cache",
         }
     }
+# The programme dashboard's and reports' figures, kept under the data version the database bumps on
+# every write (evaluation.data_version); the timeout bounds what a reader racing a writer could keep.
+CACHES["programme"] = {**CACHES["default"], "KEY_PREFIX": "programme", "TIMEOUT": 300}
 
 AUTH_USER_MODEL = "microsystems.User"
 AUTHENTICATION_BACKENDS = [

@@ -36,6 +36,7 @@ else:
 
 if not REDIS_URL:  # noqa: F405
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES["programme"] = {**CACHES["default"], "KEY_PREFIX": "programme", "TIMEOUT": 300}  # noqa: F405
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

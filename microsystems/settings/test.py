@@ -18,3 +18,5 @@ LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 
 if not REDIS_URL:  # noqa: F405
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Its own in-memory cache, emptied before each test (conftest): never the Redis the broker uses.
+CACHES = {**CACHES, "programme": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "programme"}}  # noqa: F405

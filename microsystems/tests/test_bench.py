@@ -9,6 +9,7 @@ the numbers and the verdicts.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,19 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
 
+from evaluation.reporting import REPORTS
 from microsystems import bench, urls
 from microsystems.management.commands import bench as bench_command
-from microsystems.management.commands.bench_build import BUILD_VERSION, PASSWORD, Scale, apportion
+from microsystems.management.commands.bench_build import (
+    BUILD_VERSION,
+    PASSWORD,
+    WINDOW_YEARS,
+    Scale,
+    apportion,
+    window_start,
+)
 from microsystems.tests.factories import UserFactory
+from projects.models import financial_year_of
 
 urlpatterns = [path("bench/bare/", bench.bare, name="bench_bare"), *urls.urlpatterns]
 
@@ -74,8 +84,53 @@ def test_builds_a_coherent_dataset(tiny: bench_command.Dataset) -> None:
 
 
 @pytest.mark.slow
+def test_builds_the_programme_data_of_the_benchmarked_commissioner(tiny: bench_command.Dataset) -> None:
+    counts, own = tiny.manifest["counts"], tiny.manifest["commissioner_counts"]
+
+    # Projects over the five financial years, the oldest of them long since completed.
+    today = datetime.now(UTC).date()
+    years = {int(year) for year in tiny.manifest["projects_by_year"]}
+    assert years <= set(range(financial_year_of(window_start(today)), financial_year_of(today) + 1))
+    assert len(years) >= WINDOW_YEARS - 1
+    assert 0 < own["completed_projects"] < own["projects"] < counts["projects"]
+    assert own["projects_with_benefits"] == own["completed_projects"]
+    assert own["aims_met"] >= 1
+    assert own["improving_measures"] >= 1
+
+    # Payments from the tariffs of each year: first projects, and some later ones by application.
+    assert counts["tariffs"] == WINDOW_YEARS * counts["commissioners"]
+    assert 0 < own["paid_payments"] < own["payments"] < counts["payments"]
+    assert 0 < own["first_project_payments"] < own["payments"]
+    assert counts["funding_applications"] >= 1
+
+    # Two follow-ups for each completed project; every one held has its review.
+    assert own["follow_ups"] == 2 * own["completed_projects"]
+    assert 0 < own["follow_up_reviews"] == own["held_follow_ups"] < own["follow_ups"]
+    assert counts["follow_up_reviews"] > own["follow_up_reviews"]
+
+    # A baseline self-assessment for each project past Organise, and one at each follow-up held.
+    assert own["embedding_assessments"] > own["follow_up_reviews"]
+    assert own["embedding_assessments"] <= own["projects"] + own["follow_up_reviews"]
+
+
+@pytest.mark.slow
+def test_warming_draws_the_charts_of_the_programme_pages(tiny: bench_command.Dataset) -> None:
+    warmed = bench_command.warm(tiny).splitlines()
+
+    programme_pages = [page for page in bench_command.PAGES if page.draws_charts]
+    assert len(programme_pages) == 2 + len(REPORTS) + 1  # the dashboard twice, each report, the report page
+    assert [line.split()[1] for line in warmed if line.startswith("warmed ")] == [
+        page.url(tiny) for page in programme_pages
+    ]
+    by_status = json.loads(warmed[-1].removeprefix("report charts by status: "))
+    assert by_status.get("ready", 0) >= len(REPORTS)
+    assert set(by_status) == {"ready"}  # none left pending or failed
+
+
+@pytest.mark.slow
 def test_serves_and_measures_every_page(tiny: bench_command.Dataset) -> None:
-    bench_command.write_chart_sized_file(tiny)  # what ``bench`` does before serving
+    bench_command.warm(tiny)  # what ``bench`` does before serving
+    bench_command.write_chart_sized_file(tiny)
     measured = bench_command.measure_dataset(tiny, workers=1, warmup=0, rounds=2)
 
     for url, page in zip(measured.urls, bench_command.PAGES, strict=True):
@@ -136,6 +191,7 @@ def _dataset(label: str, practices: int) -> bench_command.Dataset:
         "commissioner": {"ods_code": "QOP", "name": "NHS Greater Manchester ICB", "practices": practices // 15},
         "samples": {
             "practice": {"largest": {"key": "A81001"}, "smallest": {"key": "A81002"}},
+            "pcn": {"largest": {"key": 12}, "smallest": {"key": 3}},
             "project": {"largest": {"key": 41}, "smallest": {"key": 7}},
             "measure": {"largest": {"key": "41/5"}, "smallest": {"key": "7/2"}},
         },
@@ -169,6 +225,10 @@ def test_summary_has_the_results_shape_and_flags_varying_queries() -> None:
     assert overview["url"] == "/projects/41/"
     assert results["checks"]["query_counts_seen"]["Workbook: Assess"]["url_small"] == "/projects/7/workbook/assess/"
     assert results["checks"]["query_counts_seen"]["Practice detail"]["url_small"] == "/practices/A81002/"
+    last_year = financial_year_of(datetime.now(UTC).date()) - 1
+    one_pcn = results["checks"]["query_counts_seen"]["Programme dashboard, one PCN, last year"]
+    assert one_pcn["url_small"] == f"/programme/?pcn=3&year={last_year}"
+    assert next(p for p in results["pages"] if p["name"] == "Report: Typology")["url"] == "/programme/reports/typology/"
     assert results["checks"]["queries_constant"] is False
     assert results["checks"]["query_problems"] == [
         "Practice detail: 7 queries with 6,500 practices (/practices/A81001/), 5 with 650 (/practices/A81002/)"

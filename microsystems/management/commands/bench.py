@@ -43,6 +43,11 @@
    or the INSERTs are more than the outbox's bulk batches. ``--sweep-only`` measures just
    this and keeps the other results already in the file; ``--sweep-projects 0`` skips it.
 
+The programme pages (the dashboard and the reports) show charts the Celery worker draws,
+and no worker runs while benchmarking: after building each dataset ``bench`` requests every
+page marked ``draws_charts`` once in-process with Celery eager (``bench_build --warm``), so
+the timed requests find the charts drawn, as on a warm production site.
+
 Adding a page (every issue adds its own): append a ``Page`` to ``PAGES`` with its name
 and a function from the ``Dataset`` to its URL. A page about one object takes it from
 ``dataset.sample(kind)``: the largest such object in the full dataset and the smallest
@@ -76,8 +81,11 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
+from django.utils import timezone
 
+from evaluation.reporting import REPORTS
 from microsystems.bench import QUERY_COUNT_HEADER
+from projects.models import financial_year_of
 
 from .bench_build import EXPORT_ROWS, NATIONAL_PRACTICES, SWEEP_PROJECTS, SWEEP_SMALL_SHARE
 
@@ -86,7 +94,7 @@ BARE_URL = "/bench/bare/"
 TARGET_P95_RATIO = 3.0
 HOST = "127.0.0.1"
 SMALL_ROUNDS = 5  # query counts only: a few requests are plenty
-BUILD_TIMEOUT = 900
+BUILD_TIMEOUT = 1800  # the national dataset builds in about 5 minutes on 2 idle cores, 11 on busy ones
 HTTP_TIMEOUT = 30
 SERVER_START_TIMEOUT = 60
 SERVER_STOP_TIMEOUT = 15
@@ -125,6 +133,7 @@ class Page:
     against: str | None = None
     who: str = "lead"  # "lead", or "coach": the busiest coach of the lead's commissioner
     resolve: Callable[[Dataset, Client], str] | None = None
+    draws_charts: bool = False  # requested once before timing, so the worker's charts are drawn (see ``warm``)
 
 
 def _directory(query: str = "") -> Callable[[Dataset], str]:
@@ -143,6 +152,23 @@ def _project(name: str, *args: str) -> Callable[[Dataset], str]:
 def _measure(name: str = "measure") -> Callable[[Dataset], str]:
     """A page about the sample measure: the most values in the full dataset, the fewest in the small one."""
     return lambda d: reverse(f"projects:{name}", args=d.sample("measure").split("/"))
+
+
+def _dashboard(one_pcn_last_year: bool = False) -> Callable[[Dataset], str]:
+    """The programme dashboard; or filtered to the PCN with the most practices (fewest in the small dataset)
+    and the last whole financial year."""
+
+    def url(d: Dataset) -> str:
+        if not one_pcn_last_year:
+            return reverse("programme:dashboard")
+        last_year = financial_year_of(timezone.localdate()) - 1
+        return reverse("programme:dashboard") + "?" + urlencode({"pcn": d.sample("pcn"), "year": last_year})
+
+    return url
+
+
+def _report(slug: str) -> Callable[[Dataset], str]:
+    return lambda d: reverse("programme:report", args=[slug])
 
 
 CHART_STATIC = "/static/bench-chart-sized.png"  # written by ``bench`` the size of the sample chart
@@ -178,6 +204,10 @@ PAGES: list[Page] = [
     Page("Sessions of a project", lambda d: reverse("coaching:project_sessions", args=[d.sample("project")])),
     Page("Coach home", lambda d: reverse("coaching:home"), who="coach"),
     Page("Sessions of a coach", lambda d: reverse("coaching:my_sessions"), who="coach"),
+    Page("Programme dashboard", _dashboard(), draws_charts=True),
+    Page("Programme dashboard, one PCN, last year", _dashboard(one_pcn_last_year=True), draws_charts=True),
+    *(Page(f"Report: {title}", _report(slug), draws_charts=True) for slug, (title, _) in REPORTS.items()),
+    Page("Programme report page", lambda d: reverse("programme:programme_report"), draws_charts=True),
     Page("Static file the size of the chart", lambda d: CHART_STATIC),
     Page(
         "Chart image (signed link)",
@@ -526,7 +556,10 @@ def measure(clients: dict[str, Client], who: list[str], urls: list[str], warmup:
     samples = [Sample() for _ in urls]
     for round_ in range(warmup + rounds):
         for url, sample, user in zip(urls, samples, who, strict=True):
-            response = clients[user].get(url)
+            try:
+                response = clients[user].get(url)
+            except (http.client.HTTPException, OSError) as e:  # a worker killed mid-response, say
+                raise CommandError(f"GET {url} failed: {e!r}.") from None
             if response.status != 200:
                 where = response.headers.get("Location")
                 raise CommandError(f"GET {url} answered {response.status}" + (f", to {where}" if where else "") + ".")
@@ -547,6 +580,16 @@ class Measurement:
     bare: Sample
     urls: list[str]
     pages: list[Sample]
+
+
+def warm(dataset: Dataset) -> str:
+    """Request the pages that show the worker's charts once, in-process with Celery eager: the charts are drawn now.
+
+    Without a worker the timed requests would otherwise find them still pending (and queue them
+    again and again), which is neither what a live site shows nor the same work at both sizes.
+    """
+    urls = [page.url(dataset) for page in PAGES if page.draws_charts]
+    return manage(dataset.database_url, "bench_build", "--warm", *urls) if urls else ""
 
 
 def measure_dataset(dataset: Dataset, *, workers: int, warmup: int, rounds: int) -> Measurement:
@@ -1079,6 +1122,8 @@ class Command(BaseCommand):
         (Path(settings.BASE_DIR) / "bench" / "static").mkdir(parents=True, exist_ok=True)
         for dataset in (full, small):
             self.prepare(databases, dataset, keep=options["keep"])
+            for line in warm(dataset).splitlines():
+                self.stdout.write(f"  {line}")
         write_chart_sized_file(full)
         computations = compute()
         for line in computations["lines"]:

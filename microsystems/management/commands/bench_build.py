@@ -17,11 +17,25 @@ about 5.2 practices a PCN (1,250 PCNs for 6,500 practices); list sizes drawn aro
 9,500 patients; staff in proportion to list size (about 4 a practice, one to fifteen),
 a few still only invited; an engagement mix with two or three history rows a practice;
 and a programme lead, a finance user and a coach for about every 25 practices for each
-commissioner, plus one staff admin. Each engaged practice with three staff or more has two to four projects (one
-withdrawn project for a practice that withdrew), spread over the years and so over every
-step, on the demo's topics: a team of about five with a champion (and mostly a patient
-representative), the workbook filled for the steps passed, specific aims from Treat on,
-and the step changes that got it there. Fewer than 420 practices means fewer
+commissioner (the in-training coaches each with a mentor), plus one staff admin.
+
+Projects: about 20,000 nationally over five financial years (the current one and the four
+before), as the evaluation dashboard's target asks. That is synthetic in one way: an
+engaged practice with three staff or more runs a project about every four months from when
+it engaged (or the window's start), far more than any practice would, so that the projects
+reach that number (a practice that withdrew has one, withdrawn). They span every step, on the
+demo's topics: a team of about five with a champion (and mostly a patient representative),
+the workbook filled for the steps passed, specific aims from Treat on (met or not once
+completed), the step changes that got it there, and the benefits for staff and patients of
+a completed one. With them: PDSA cycles and measures with weekly values (each measure's
+improvement signal set from how its values were drawn), coaching agreements, sessions,
+attendance and actions; for a completed project its 6- and 12-month follow-ups, those past
+due mostly held with a review (sustained, partly or not, with reasons); the team's
+embedding self-assessment at baseline and at each held follow-up; and the money: a tariff
+per commissioner and year, each practice's first project paid on its agreement and
+completion milestones, and some later ones through an approved funding application, at a
+mix of statuses by how long ago they fell due. Every project-level step works through the
+projects in chunks of ``CHUNK`` so the build's memory stays bounded. Fewer than 420 practices means fewer
 commissioners (one per ten practices), so tiny test datasets stay coherent. The same
 ``--practices`` and ``--seed`` give the same data. Every account's password is
 ``PASSWORD``.
@@ -46,13 +60,14 @@ from decimal import Decimal
 from itertools import count
 from typing import Any, NamedTuple
 
-from dateutil.relativedelta import relativedelta
+from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
-from django.db.models import Count
+from django.db.models import Case, Count, Q, When
+from django.db.models.functions import ExtractYear
 
 from coaching.models import (
     Action,
@@ -60,6 +75,7 @@ from coaching.models import (
     CoachingAgreement,
     CoachLevel,
     CoachProfile,
+    Mentoring,
     Session,
     SessionAttendance,
     SessionFormat,
@@ -67,7 +83,19 @@ from coaching.models import (
     TrainingRecord,
 )
 from evaluation.followups import due_dates
-from evaluation.models import FollowUp
+from evaluation.models import (
+    CHARACTERISTICS,
+    SCORE_MAX,
+    SCORE_MIN,
+    EmbeddingAssessment,
+    EmbeddingOccasion,
+    FollowUp,
+    FollowUpKind,
+    FollowUpReview,
+    FollowUpStatus,
+    NotSustainedReason,
+    Sustained,
+)
 from microsystems.models import AuditEntry, User
 from practices.models import (
     Cohort,
@@ -113,11 +141,11 @@ from projects.models import (
     financial_year_bounds,
     financial_year_of,
 )
-from projects.models.improvement import period_start
+from projects.models.improvement import ImprovementSignal, period_start
 from projects.payments.money import split
 from projects.workbook import SECTIONS, sections_for
 
-BUILD_VERSION = 5
+BUILD_VERSION = 6
 COACH_PER_PRACTICES = 25  # a coach for about every 25 practices
 PASSWORD = "bench-password-not-a-secret"
 MARKER_ACTION = "bench.dataset_built"
@@ -328,11 +356,11 @@ def build_programme(b: Build) -> None:
     users = _insert(User, [user for _, _, user in planned])
     users.append(_insert(User, [b.user("Staff Admin", "admin@bench.example", is_staff=True, is_superuser=True)])[0])
     roles = []
-    for (commissioner, kind, _), user in zip(planned, users, strict=False):
-        roles.append(ProgrammeRole(user=user, commissioner=commissioner, role=kind))
-        if kind == ProgrammeRoleKind.LEAD:
+    for (commissioner, role, _), user in zip(planned, users, strict=False):
+        roles.append(ProgrammeRole(user=user, commissioner=commissioner, role=role))
+        if role == ProgrammeRoleKind.LEAD:
             b.leads[commissioner.pk] = user
-        elif kind == ProgrammeRoleKind.COACH:
+        elif role == ProgrammeRoleKind.COACH:
             b.coaches.setdefault(commissioner.pk, []).append(user)
     _insert(ProgrammeRole, roles)
 
@@ -341,7 +369,7 @@ def _engagement_path(rng: random.Random) -> tuple[str, list[str]]:
     """A practice's current engagement and the states it went through to get there."""
     final = rng.choices(
         [Engagement.NOT_APPROACHED, Engagement.INVITED, Engagement.ENGAGED, Engagement.DECLINED, Engagement.WITHDREW],
-        weights=[40, 15, 28, 11, 6],
+        weights=[25, 12, 42, 13, 8],  # five years into the programme: most practices have been approached
     )[0]
     paths: dict[str, list[list[str]]] = {
         Engagement.NOT_APPROACHED: [[Engagement.INVITED, Engagement.NOT_APPROACHED]],
@@ -543,6 +571,18 @@ WITHDRAWAL_REASONS = (
     "The champion left the practice and nobody took the project on.",
     "A CQC inspection took priority; the team may come back to it.",
 )
+STAFF_BENEFITS = (
+    "Less chasing and fewer interruptions: {theme} now has an owner every day.",
+    "The team meets for ten minutes each morning and nobody is left to sort out {theme} alone.",
+    "Reception staff feel confident answering questions about {theme}; fewer calls are passed on.",
+    "Clinicians get back about an hour a week that went on {theme}.",
+)
+PATIENT_BENEFITS = (
+    "Patients hear back sooner and ring the practice less to chase.",
+    "Patients with long-term conditions are seen on time and know who to ask.",
+    "Fewer wasted appointments: patients arrive with the right tests done.",
+    "Carers say the practice is easier to reach and explains the next step.",
+)
 NO_REP_REASON = "The patient participation group has nobody free in the daytime; the team asks it for views instead."
 MEETING_ROLES = [r for r in MeetingRole if r]
 MIN_STAFF_FOR_PROJECTS = 3
@@ -558,6 +598,11 @@ class PlannedProject:
     team: list[tuple[User, str]]  # staff on the team, champion first
     has_champion: bool
     has_patient_rep: bool
+    first: bool  # the practice's first project: paid from the tariff
+
+    def reached(self, step: str) -> datetime | None:
+        """When the project reached ``step``, if it has."""
+        return next((when for _, to_step, when in self.path if to_step == step), None)
 
 
 def _moment(b: Build, day: date) -> datetime:
@@ -565,7 +610,9 @@ def _moment(b: Build, day: date) -> datetime:
     return min(moment, b.now)
 
 
-def _plan_project(b: Build, practice: Practice, topic: Topic, starts_on: date, withdraw: bool) -> PlannedProject:
+def _plan_project(
+    b: Build, practice: Practice, topic: Topic, starts_on: date, *, withdraw: bool, first: bool
+) -> PlannedProject:
     rng = b.rng
     age_weeks = (b.today - starts_on).days / 7
     steps, path = [str(Step.ORGANISE)], []
@@ -584,6 +631,8 @@ def _plan_project(b: Build, practice: Practice, topic: Topic, starts_on: date, w
         path.append((active[k], str(Step.WITHDRAWN), _moment(b, withdrawn_on)))
     current = path[-1][1] if path else str(Step.ORGANISE)
     started = _moment(b, starts_on)
+    completed_on = next((when.date() for _, to_step, when in path if to_step == Step.FOLLOW_UP), None)
+    resources = topic.ongoing_resources or (rng.choice(ONGOING_RESOURCES) if rng.random() < 0.2 else "")
 
     staff = b.staff.get(practice.pk, [])
     team = rng.sample(staff, min(len(staff), rng.randint(MIN_STAFF_FOR_PROJECTS, 6)))
@@ -598,8 +647,8 @@ def _plan_project(b: Build, practice: Practice, topic: Topic, starts_on: date, w
         typology=topic.typology,
         process_subtheme=topic.subtheme,
         secondary_typology=topic.secondary,
-        needs_ongoing_resources=bool(topic.ongoing_resources),
-        ongoing_resources=topic.ongoing_resources,
+        needs_ongoing_resources=bool(resources),
+        ongoing_resources=resources,
         crosses_boundaries=bool(topic.other_organisations),
         other_organisations=topic.other_organisations,
         senior_sponsor=topic.senior_sponsor,
@@ -609,11 +658,14 @@ def _plan_project(b: Build, practice: Practice, topic: Topic, starts_on: date, w
         withdrawal_reason=reason,
         no_patient_rep_reason="" if has_patient_rep else NO_REP_REASON,
         lead_coach=rng.choice(b.coaches[practice.commissioner_id]) if practice.commissioner_id in b.coaches else None,
+        completed_on=completed_on,
+        staff_benefits=rng.choice(STAFF_BENEFITS).format(theme=topic.theme.lower()) if completed_on else "",
+        patient_benefits=rng.choice(PATIENT_BENEFITS) if completed_on else "",
         created_by=b.leads[practice.commissioner_id],
         created_at=started,
     )
     has_champion = bool(team) and not (current == Step.ORGANISE and rng.random() < 0.3)
-    return PlannedProject(project, topic, path, team, has_champion, has_patient_rep)
+    return PlannedProject(project, topic, path, team, has_champion, has_patient_rep, first)
 
 
 def _team_rows(b: Build, planned: PlannedProject) -> list[TeamMember]:
@@ -709,14 +761,49 @@ def _aim_rows(b: Build, planned: PlannedProject) -> list[SpecificAim]:
             baseline=baseline,
             target=target,
             target_date=project.planned_end_on,
+            met=b.rng.random() < AIM_MET_SHARE if project.completed_on else None,
             created_at=created,
         )
         for measure, baseline, target in aims
     ]
 
 
+WINDOW_YEARS = 5  # projects start in the current financial year and the four before it
+PROJECT_GAP_DAYS = (45, 200)  # between one project's start and the next at an engaged practice
+AIM_MET_SHARE = 0.7
+CHUNK = 2000  # projects whose rows are built and inserted at a time, so memory stays bounded
+
+
+def window_start(today: date) -> date:
+    """The first day of the earliest of the five financial years the projects start in."""
+    return financial_year_bounds(financial_year_of(today) - (WINDOW_YEARS - 1))[0]
+
+
+def _project_starts(b: Build, practice: Practice) -> list[date]:
+    """When the practice's projects start, oldest first.
+
+    An engaged practice's newest started within the last hundred days and each before it
+    one gap earlier, back to when it engaged or the window's start; a practice that
+    withdrew had one, started a while before it withdrew.
+    """
+    rng, earliest = b.rng, window_start(b.today)
+    if practice.engagement == Engagement.WITHDREW:
+        since = practice.engagement_since or b.today
+        return [min(b.today - timedelta(days=3), max(earliest, since - timedelta(days=rng.randint(30, 150))))]
+    earliest = max(earliest, practice.engagement_since or earliest)
+    starts = [b.today - timedelta(days=rng.randint(3, 100))]
+    while (before := starts[-1] - timedelta(days=rng.randint(*PROJECT_GAP_DAYS))) >= earliest:
+        starts.append(before)
+    return starts[::-1]
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def build_projects(b: Build) -> None:
-    """Two to four projects for each engaged practice, one withdrawn for each that withdrew, with all they hold."""
+    """Projects for each engaged practice over five years, one withdrawn for each that withdrew, with all they hold."""
     rng, topics = b.rng, list(TOPICS.values())
     planned: list[PlannedProject] = []
     for practice in b.practices:
@@ -725,31 +812,33 @@ def build_projects(b: Build) -> None:
         if len(b.staff.get(practice.pk, [])) < MIN_STAFF_FOR_PROJECTS:
             continue  # too few staff for a team: the method needs at least three
         withdrew = practice.engagement == Engagement.WITHDREW
-        starts_on = b.today - timedelta(days=rng.randint(3, 100))
-        for topic in rng.sample(topics, 1 if withdrew else rng.choice((2, 3, 3, 4))):
-            planned.append(_plan_project(b, practice, topic, starts_on, withdraw=withdrew or rng.random() < 0.06))
-            starts_on -= timedelta(days=rng.randint(100, 420))
+        order = rng.sample(topics, len(topics))  # each topic once before any comes round again
+        for n, starts_on in enumerate(_project_starts(b, practice)):
+            withdraw = withdrew or rng.random() < 0.06
+            topic = order[n % len(order)]
+            planned.append(_plan_project(b, practice, topic, starts_on, withdraw=withdraw, first=n == 0))
     _insert(Project, [p.project for p in planned])
     b.projects = planned
 
     filled = {key: workbook_data(topic, "{practice}") for key, topic in TOPICS.items()}
     by_topic = {topic.title: filled[key] for key, topic in TOPICS.items()}
-    members, sections, aims, changes = [], [], [], []
-    for p in planned:
-        members += _team_rows(b, p)
-        sections += _section_rows(b, p, by_topic[p.topic.title])
-        aims += _aim_rows(b, p)
-        mover = p.project.lead_coach or p.project.created_by
-        changes += [
-            StepChange(project=p.project, changed_at=when, changed_by=mover, from_step=from_step, to_step=to_step)
-            for from_step, to_step, when in p.path
-        ]
-    _insert(TeamMember, members)
-    for member in members:
-        b.teams.setdefault(member.project.pk, []).append(member)
-    _insert(WorkbookSection, sections)
-    _insert(SpecificAim, aims)
-    _insert(StepChange, changes)
+    for chunk in _chunks(planned):
+        members, sections, aims, changes = [], [], [], []
+        for p in chunk:
+            members += _team_rows(b, p)
+            sections += _section_rows(b, p, by_topic[p.topic.title])
+            aims += _aim_rows(b, p)
+            mover = p.project.lead_coach or p.project.created_by
+            changes += [
+                StepChange(project=p.project, changed_at=when, changed_by=mover, from_step=from_step, to_step=to_step)
+                for from_step, to_step, when in p.path
+            ]
+        _insert(TeamMember, members)
+        for member in members:
+            b.teams.setdefault(member.project.pk, []).append(member)
+        _insert(WorkbookSection, sections)
+        _insert(SpecificAim, aims)
+        _insert(StepChange, changes)
 
 
 CHANGE_IDEAS = (
@@ -759,6 +848,11 @@ CHANGE_IDEAS = (
     "A daily ten-minute huddle to plan the day",
 )
 MAX_POINTS = 104  # two years of weekly values
+# How a measure's values move once the change is made (its level times this; lower is better):
+# the improvement signal its run chart then shows, given enough points after the change.
+EFFECTS = {ImprovementSignal.IMPROVING: 0.6, ImprovementSignal.NONE: 1.0, ImprovementSignal.WORSENING: 1.3}
+EFFECT_WEIGHTS = (6, 3, 1)
+SHIFT_POINTS = 8
 
 
 def _improvement_rows(b: Build, planned: PlannedProject) -> tuple[list[Any], list[Any], list[tuple[Any, list[Any]]]]:
@@ -796,7 +890,10 @@ def _improvement_rows(b: Build, planned: PlannedProject) -> tuple[list[Any], lis
     measures = []
     last = min(b.today, reached.get(Step.COMPLETED, b.today))
     weeks = min(MAX_POINTS, max(1, (last - project.starts_on).days // 7))
+    first = project.starts_on + timedelta(days=(4 - project.starts_on.weekday()) % 7)
+    after_treat = sum(1 for w in range(weeks) if first + timedelta(weeks=w) >= treat)
     for i, (name, _baseline, _target) in enumerate(planned.topic.specific_aims[:2]):
+        effect = rng.choices(tuple(EFFECTS), weights=EFFECT_WEIGHTS)[0]
         measure = Measure(
             project=project,
             name=name[:150],
@@ -806,17 +903,20 @@ def _improvement_rows(b: Build, planned: PlannedProject) -> tuple[list[Any], lis
             direction="down",
             frequency=Frequency.WEEKLY,
             baseline_points=8,
+            # What the analysis finds, without analysing each series here: a shift needs a run after the change.
+            improvement_signal=effect if after_treat >= SHIFT_POINTS else ImprovementSignal.NONE,
             created_at=_moment(b, treat),
         )
         level, values = rng.uniform(10, 30), []
-        first = project.starts_on + timedelta(days=(4 - project.starts_on.weekday()) % 7)
         for w in range(weeks):
             on = first + timedelta(weeks=w)
-            mean = level if on < treat else level * 0.6
+            mean = level if on < treat else level * EFFECTS[effect]
+            # The measure is set by key once it is saved; the most numerous rows, so nothing costs per row
+            # that need not (a related object to assign, a default to call).
             values.append(
                 MeasureValue(
-                    measure=measure, on=on, period=period_start(on, Frequency.WEEKLY),
-                    value=round(max(0.0, rng.gauss(mean, level * 0.12)), 1),
+                    on=on, period=period_start(on, Frequency.WEEKLY),
+                    value=round(max(0.0, rng.gauss(mean, level * 0.12)), 1), entered_at=b.now,
                 )
             )  # fmt: skip
         measures.append((measure, values))
@@ -825,31 +925,33 @@ def _improvement_rows(b: Build, planned: PlannedProject) -> tuple[list[Any], lis
 
 def build_improvement(b: Build) -> None:
     """PDSA cycles and measures with weekly data for every project that reached Treat."""
-    all_ideas, all_cycles, all_measures = [], [], []
-    for planned in b.projects:
-        ideas, cycles, measures = _improvement_rows(b, planned)
-        all_ideas += ideas
-        all_cycles += cycles
-        all_measures += measures
-    _insert(ChangeIdea, all_ideas)
-    # Cycles go in by number, so each predecessor in a ramp has its key before its follower.
-    for number in sorted({c.number for c in all_cycles}):
-        batch = [c for c in all_cycles if c.number == number]
-        for cycle in batch:
-            cycle.change_idea_id = cycle.change_idea.pk
-            cycle.follows_id = cycle.follows.pk if cycle.follows else None
-        _insert(PdsaCycle, batch)
-    _insert(Measure, [m for m, _ in all_measures])
-    values = []
-    for measure, rows in all_measures:
-        for row in rows:
-            row.measure_id = measure.pk
-        values += rows
-    _insert(MeasureValue, values)
+    for chunk in _chunks(b.projects):
+        all_ideas, all_cycles, all_measures = [], [], []
+        for planned in chunk:
+            ideas, cycles, measures = _improvement_rows(b, planned)
+            all_ideas += ideas
+            all_cycles += cycles
+            all_measures += measures
+        _insert(ChangeIdea, all_ideas)
+        # Cycles go in by number, so each predecessor in a ramp has its key before its follower.
+        for number in sorted({c.number for c in all_cycles}):
+            batch = [c for c in all_cycles if c.number == number]
+            for cycle in batch:
+                cycle.change_idea_id = cycle.change_idea.pk
+                cycle.follows_id = cycle.follows.pk if cycle.follows else None
+            _insert(PdsaCycle, batch)
+        _insert(Measure, [m for m, _ in all_measures])
+        values = []
+        for measure, rows in all_measures:
+            for row in rows:
+                row.measure_id = measure.pk
+            values += rows
+        _insert(MeasureValue, values)
 
 
 SESSION_EVERY = timedelta(weeks=2)
 SESSION_WEEKS = 16  # coaching runs from the start to a little after the planned end
+LATE_ACTIONS = 0.25  # done after their due date
 ACTIONS = ("Draft the buddy list", "Count the week's results", "Ask the PPG for two volunteers",
            "Book the next team meeting", "Map the process with reception")  # fmt: skip
 
@@ -880,10 +982,11 @@ def _session_rows(b: Build, planned: PlannedProject) -> tuple[list[Any], list[An
         for description in rng.sample(ACTIONS, rng.randint(1, 2)):
             due = on + timedelta(weeks=2)
             done = due < b.today - timedelta(days=7) or rng.random() < 0.3
+            closed = min(b.today, due + timedelta(days=rng.randint(1, 21))) if rng.random() < LATE_ACTIONS else due
             actions.append(
                 Action(
                     project=project, raised_in=session, description=description, owner=rng.choice(team), due_on=due,
-                    status=ActionStatus.DONE if done else ActionStatus.OPEN, closed_on=due if done else None,
+                    status=ActionStatus.DONE if done else ActionStatus.OPEN, closed_on=closed if done else None,
                     created_at=_moment(b, on),
                 )
             )  # fmt: skip
@@ -911,7 +1014,7 @@ def _step_on(planned: PlannedProject, on: date) -> str:
 
 
 def build_coaching(b: Build) -> None:
-    """Coach profiles with training, and for each project its agreement, sessions, attendance and actions."""
+    """Coach profiles with training and mentors; each project's agreement, sessions, attendance and actions."""
     rng = b.rng
     profiles, training = [], []
     for commissioner_id, coaches in b.coaches.items():
@@ -930,27 +1033,227 @@ def build_coaching(b: Build) -> None:
     for record in training:
         record.coach_id = record.coach.pk
     _insert(TrainingRecord, training)
+    _insert(Mentoring, _mentoring_rows(b, profiles))
 
-    sessions, attendance, actions, agreements = [], [], [], []
-    for planned in b.projects:
-        s, a, x, agreement = _session_rows(b, planned)
-        sessions += s
-        attendance += a
-        actions += x
-        if agreement is not None:
-            agreements.append(agreement)
-    _insert(Session, sessions)
-    for row in attendance:
-        row.session_id = row.session.pk
-    _insert(SessionAttendance, attendance)
-    for action in actions:
-        action.raised_in_id = action.raised_in.pk
-    _insert(Action, actions)
-    _insert(CoachingAgreement, agreements)
+    for chunk in _chunks(b.projects):
+        sessions, attendance, actions, agreements = [], [], [], []
+        for planned in chunk:
+            s, a, x, agreement = _session_rows(b, planned)
+            sessions += s
+            attendance += a
+            actions += x
+            if agreement is not None:
+                agreements.append(agreement)
+        _insert(Session, sessions)
+        for row in attendance:
+            row.session_id = row.session.pk
+        _insert(SessionAttendance, attendance)
+        for action in actions:
+            action.raised_in_id = action.raised_in.pk
+        _insert(Action, actions)
+        _insert(CoachingAgreement, agreements)
+    b.teams.clear()  # nothing after this needs the teams
+
+
+def _mentoring_rows(b: Build, profiles: list[CoachProfile]) -> list[Mentoring]:
+    """Each coach in training mentored by its commissioner's mentor since training; an earlier spell that ended."""
+    mentors = {p.commissioner_id: p for p in profiles if p.level == CoachLevel.MENTOR}
+    rows = []
+    for profile in profiles:
+        mentor = mentors.get(profile.commissioner_id)
+        if mentor is None or profile.level == CoachLevel.MENTOR or profile.trained_on is None:
+            continue
+        if profile.level == CoachLevel.IN_TRAINING:
+            rows.append(Mentoring(mentor=mentor, mentee=profile, starts_on=profile.trained_on))
+        elif b.rng.random() < 0.5:  # a qualified coach, mentored for its first months
+            ends_on = min(b.today, profile.trained_on + timedelta(days=b.rng.randint(90, 270)))
+            rows.append(Mentoring(mentor=mentor, mentee=profile, starts_on=profile.trained_on, ends_on=ends_on))
+    return rows
+
+
+# Follow-ups, reviews and embedding ------------------------------------------------------------
+
+FOLLOW_UP_HELD_SHARE = 0.8  # of 6-month follow-ups past due on a project still in Follow-up; the rest overdue
+SUSTAINED_WEIGHTS = {False: (65, 25, 10), True: (45, 30, 25)}  # by whether the change needs ongoing resources
+NOT_SUSTAINED_REASONS = [r for r in NotSustainedReason.values if r != NotSustainedReason.OTHER]
+NEXT_IDEA = "Repeat prescriptions: fewer queries at the desk."
+OTHER_NOT_SUSTAINED = "The practice merged and the new partners chose a different system."
+REVIEW_NOTES = (
+    "The team still meets weekly; the measure is back on the practice's monthly report.",
+    "The new rota held while the champion was here; it needs a new owner.",
+    "Agreed to re-run the last PDSA cycle with the new receptionists.",
+)
+SCORE_CHANGES = (-1, 0, 0, 1, 1, 2)  # a characteristic's change from one self-assessment to the next
+
+
+def _follow_up_rows(b: Build, planned: PlannedProject) -> list[tuple[FollowUp, FollowUpReview | None]]:
+    """A completed project's two follow-ups: held with a review once due (both, once it closed), or still scheduled."""
+    project = planned.project
+    if project.completed_on is None:
+        return []
+    rng, closed = b.rng, planned.reached(Step.COMPLETED)
+    rows: list[tuple[FollowUp, FollowUpReview | None]] = []
+    for kind, due_on in due_dates(project.completed_on).items():
+        held_on = None
+        if kind == FollowUpKind.TWELVE_MONTHS and closed is not None:
+            held_on = closed.date()  # the 12-month review is what closed the project
+        elif kind == FollowUpKind.SIX_MONTHS and due_on < b.today and (closed or rng.random() < FOLLOW_UP_HELD_SHARE):
+            held_on = min(b.today, due_on + timedelta(days=rng.randint(-10, 20)))
+        follow_up = FollowUp(
+            project=project, kind=kind, due_on=due_on, assigned_to=project.lead_coach,
+            status=FollowUpStatus.HELD if held_on else FollowUpStatus.SCHEDULED,
+            created_at=_moment(b, project.completed_on),
+        )  # fmt: skip
+        rows.append((follow_up, _review(b, follow_up, held_on) if held_on else None))
+    return rows
+
+
+def _review(b: Build, follow_up: FollowUp, held_on: date) -> FollowUpReview:
+    rng, project = b.rng, follow_up.project
+    sustained = rng.choices(list(Sustained), weights=SUSTAINED_WEIGHTS[project.needs_ongoing_resources])[0]
+    reasons: list[str] = []
+    if sustained != Sustained.SUSTAINED:
+        reasons = rng.sample(NOT_SUSTAINED_REASONS, rng.randint(1, 2))
+        if project.needs_ongoing_resources and NotSustainedReason.FUNDING_ENDED not in reasons and rng.random() < 0.5:
+            reasons.append(NotSustainedReason.FUNDING_ENDED)
+        if rng.random() < 0.1:
+            reasons.append(NotSustainedReason.OTHER)
+    plans = rng.random() < 0.5
+    return FollowUpReview(
+        follow_up=follow_up, held_on=held_on, sustained=sustained, reasons=[str(r) for r in reasons],
+        other_reason=OTHER_NOT_SUSTAINED if NotSustainedReason.OTHER in reasons else "",
+        plans_another_project=plans, next_project_idea=NEXT_IDEA if plans else "",
+        notes=rng.choice(REVIEW_NOTES), recorded_by=follow_up.assigned_to, recorded_at=_moment(b, held_on),
+    )  # fmt: skip
+
+
+def _assessment_rows(b: Build, planned: PlannedProject, held: dict[str, date]) -> list[EmbeddingAssessment]:
+    """The team's self-assessment when it left Organise, and again at each follow-up held: mostly a little better."""
+    reached = planned.reached(Step.ASSESS)
+    if reached is None:
+        return []
+    rng, project = b.rng, planned.project
+    scores = {name: rng.randint(1, 4) for name, _ in CHARACTERISTICS}
+    rows = []
+    for occasion, on in [(EmbeddingOccasion.BASELINE, reached.date()), *sorted(held.items(), key=lambda kv: kv[1])]:
+        if occasion != EmbeddingOccasion.BASELINE:
+            scores = {name: max(SCORE_MIN, min(SCORE_MAX, v + rng.choice(SCORE_CHANGES))) for name, v in scores.items()}
+        rows.append(
+            EmbeddingAssessment(
+                project=project,
+                occasion=occasion,
+                assessed_on=on,
+                recorded_by=project.lead_coach,
+                recorded_at=_moment(b, on),
+                **scores,
+            )
+        )
+    return rows
+
+
+def build_follow_ups(b: Build) -> None:
+    """Each completed project's follow-ups with the reviews of those held, and every embedding self-assessment."""
+    for chunk in _chunks(b.projects):
+        follow_ups, reviews, assessments = [], [], []
+        for planned in chunk:
+            rows = _follow_up_rows(b, planned)
+            follow_ups += [follow_up for follow_up, _ in rows]
+            reviews += [review for _, review in rows if review is not None]
+            held = {f.kind: r.held_on for f, r in rows if r is not None}
+            assessments += _assessment_rows(b, planned, held)
+        _insert(FollowUp, follow_ups)
+        for review in reviews:
+            review.follow_up_id = review.follow_up.pk
+        _insert(FollowUpReview, reviews)
+        _insert(EmbeddingAssessment, assessments)
+
+
+# Payments ------------------------------------------------------------------------------------
+
+APPLICATION_SHARE = 0.15  # later projects funded through an approved application
+AGREEMENT_SIGNED_AFTER = timedelta(days=3)  # as ``_session_rows`` signs it
+# Status weights (due, approved, paid, cancelled) by how many days ago a payment fell due: old ones are paid.
+STATUS_BY_AGE = ((120, (3, 4, 88, 5)), (30, (25, 35, 35, 5)), (-1, (70, 20, 5, 5)))
+
+
+def _status_by_age(b: Build, on: date) -> str:
+    age = (b.today - on).days
+    weights = next(w for older_than, w in STATUS_BY_AGE if age > older_than)
+    return str(b.rng.choices(PAYMENT_STATUSES, weights=weights)[0])
+
+
+def build_payments(b: Build) -> None:
+    """A tariff per commissioner and year; first projects paid from it by milestone, a few later ones by application.
+
+    A project is paid once its coaching agreement is signed (it left Organise with a coach) and
+    again when it completes, at a status that depends on how long ago each fell due.
+    """
+    years = range(financial_year_of(window_start(b.today)), financial_year_of(b.today) + 1)
+    finance = dict(ProgrammeRole.objects.filter(role=ProgrammeRoleKind.FINANCE).values_list("commissioner", "user"))
+    volumes: dict[int, _Volume] = {}
+    for fy in years:
+        tariffs = {c.pk: b.rng.choice(TARIFF_AMOUNTS) for c in b.commissioners}
+        saved = _insert(
+            Tariff,
+            [
+                Tariff(commissioner_id=pk, financial_year=fy, first_project_amount=amount, set_by=b.leads[pk])
+                for pk, amount in tariffs.items()
+            ],
+        )
+        _insert(
+            TariffMilestone,
+            [TariffMilestone(tariff=t, milestone=m, percent=p) for t in saved for m, p in TARIFF_SHARES.items()],
+        )
+        volumes[fy] = _Volume(fy, tariffs, finance, set())
+    for chunk in _chunks(b.projects):
+        applications, payments = [], []
+        for planned in chunk:
+            application, paid = _project_payments(b, planned, volumes)
+            if application is not None:
+                applications.append(application)
+            payments += paid
+        _insert(FundingApplication, applications)
+        for payment in payments:
+            payment.application_id = payment.application.pk if payment.application else None
+        _insert(Payment, payments)
+
+
+def _project_payments(
+    b: Build, planned: PlannedProject, volumes: dict[int, _Volume]
+) -> tuple[FundingApplication | None, list[Payment]]:
+    project = planned.project
+    if not planned.path or project.lead_coach is None:
+        return None, []  # no agreement signed: nothing is due yet
+    if not planned.first and b.rng.random() >= APPLICATION_SHARE:
+        return None, []
+    agreed = project.starts_on + AGREEMENT_SIGNED_AFTER
+    tariff = volumes[financial_year_of(agreed)].tariffs[project.practice.commissioner_id]
+    application = None if planned.first else _approved_application(b, project, tariff)
+    total = application.amount_approved if application and application.amount_approved else tariff
+    reached = [(Milestone.AGREEMENT, agreed), (Milestone.COMPLETION, project.completed_on)]
+    shares = list(TARIFF_SHARES.values())
+    payments = [
+        _payment(
+            b,
+            volumes[financial_year_of(on)],
+            project,
+            application,
+            on=on,
+            amount=amount,
+            kind=PaymentKind.MILESTONE,
+            milestone=milestone,
+            percent=percent,
+            status=_status_by_age(b, on),
+        )
+        for (milestone, on), percent, amount in zip(reached, shares, split(total, shares), strict=True)
+        if on is not None
+    ]
+    return application, payments
 
 
 STEPS: list[Callable[[Build], None]] = [
     build_programme, build_practices, build_staff, build_projects, build_improvement, build_coaching,
+    build_follow_ups, build_payments,
 ]  # fmt: skip
 
 
@@ -1092,17 +1395,7 @@ def _funded_project(
         completed_on=completed, created_by=lead, created_at=_moment(b, starts_on),
     )  # fmt: skip
     tariff = v.tariffs[practice.commissioner_id]
-    application = None
-    if practice.pk in v.funded:
-        approved = Decimal(rng.randrange(2000, 12001, 250))
-        application = FundingApplication(
-            project=project, why="To release staff time for the weekly team meeting.", amount_requested=approved,
-            pays_for="Staff time: two hours a week for the team.", needs_ongoing_resources=bool(resources),
-            ongoing_resources_plan=resources, status=ApplicationStatus.APPROVED, submitted_at=_moment(b, starts_on),
-            amount_approved=approved, decision_reason="Fits the programme's priorities for this year.",
-            above_tariff_justification="A larger practice: more staff to release." if approved > tariff else "",
-            decided_by=lead, decided_at=_moment(b, starts_on + timedelta(days=2)),
-        )  # fmt: skip
+    application = _approved_application(b, project, tariff) if practice.pk in v.funded else None
     v.funded.add(practice.pk)
     total = application.amount_approved if application and application.amount_approved else tariff
     reached = [(Milestone.AGREEMENT, agreed), (Milestone.COMPLETION, completed)]
@@ -1125,12 +1418,35 @@ def _funded_project(
     return project, application, payments
 
 
+def _approved_application(b: Build, project: Project, tariff: Decimal) -> FundingApplication:
+    """The approved funding application of a project that is not its practice's first (not saved)."""
+    approved = Decimal(b.rng.randrange(2000, 12001, 250))
+    lead = b.leads[project.practice.commissioner_id]
+    return FundingApplication(
+        project=project, why="To release staff time for the weekly team meeting.", amount_requested=approved,
+        pays_for="Staff time: two hours a week for the team.", needs_ongoing_resources=project.needs_ongoing_resources,
+        ongoing_resources_plan=project.ongoing_resources, status=ApplicationStatus.APPROVED,
+        submitted_at=_moment(b, project.starts_on), amount_approved=approved,
+        decision_reason="Fits the programme's priorities for this year.",
+        above_tariff_justification="A larger practice: more staff to release." if approved > tariff else "",
+        decided_by=lead, decided_at=_moment(b, project.starts_on + timedelta(days=2)),
+    )  # fmt: skip
+
+
 def _payment(
-    b: Build, v: _Volume, project: Project, application: FundingApplication | None, *, on: date, **fields: Any
+    b: Build,
+    v: _Volume,
+    project: Project,
+    application: FundingApplication | None,
+    *,
+    on: date,
+    status: str | None = None,
+    **fields: Any,
 ) -> Payment:
-    """A payment due from ``on``, created at a random status with the fields that status carries."""
+    """A payment due from ``on``, created at ``status`` (a random one if None) with the fields that status carries."""
     rng, lead = b.rng, b.leads[project.practice.commissioner_id]
-    status = rng.choices(PAYMENT_STATUSES, weights=STATUS_WEIGHTS)[0]
+    if status is None:
+        status = rng.choices(PAYMENT_STATUSES, weights=STATUS_WEIGHTS)[0]
     payment = Payment(
         project=project, route=FundingRoute.APPLICATION if application else FundingRoute.FIRST_PROJECT,
         application=application, due_on=on, financial_year=financial_year_of(on), status=status, created_by=lead,
@@ -1311,6 +1627,42 @@ def render_sample_charts(log: Callable[[str], None] = print) -> None:
     log(f"  render_sample_charts: {time.monotonic() - started:.1f}s")
 
 
+def _benchmarked_lead(commissioner: Commissioner | None) -> User | None:
+    """The programme lead ``bench`` signs in as."""
+    leads = User.objects.filter(
+        programme_roles__commissioner=commissioner, programme_roles__role=ProgrammeRoleKind.LEAD
+    )
+    return leads.order_by("pk").first() if commissioner else None
+
+
+def warm_pages(urls: Sequence[str], log: Callable[[str], None] = print) -> None:
+    """Request each page once in-process as the benchmarked lead, so the report charts it asks for are drawn now.
+
+    Celery runs eagerly here, so the drawing queued when a page finds a chart missing happens
+    within the request, as the worker of a warm site would have done it; ``bench`` then times
+    pages whose charts are ready. Charts are keyed by their figures, so this draws nothing twice.
+    """
+    from celery import current_app
+    from django.test import Client
+
+    from evaluation.models import ReportChart
+
+    current_app.conf.task_always_eager = True  # no worker runs while building: draw here and now
+    lead = _benchmarked_lead(_benchmarked_commissioner())
+    if lead is None:
+        raise CommandError("There is no programme lead to warm the pages as: build the dataset first.")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(lead)
+    for url in urls:
+        started = time.monotonic()
+        status = client.get(url).status_code
+        if status != 200:
+            raise CommandError(f"Warming {url} as {lead.email}: it answered {status}.")
+        log(f"warmed {url} in {time.monotonic() - started:.1f}s")
+    by_status = dict(ReportChart.objects.values_list("status").annotate(n=Count("id")).order_by("status"))
+    log(f"report charts by status: {json.dumps(by_status, sort_keys=True)}")
+
+
 def _busiest_coach_login(commissioner: Commissioner | None) -> dict[str, str] | None:
     """The coach of the benchmarked commissioner with the most sessions: whose coaching pages are timed."""
     if commissioner is None:
@@ -1372,7 +1724,26 @@ def samples(commissioner: Commissioner | None) -> dict[str, dict[str, Any]]:
     def shape(row: dict[str, Any]) -> dict[str, Any]:
         return {"key": row["ods_code"], "staff": row["staff"], "history": row["history"]}
 
-    return {"practice": {"largest": shape(largest), "smallest": shape(smallest)}} | project_samples(commissioner)
+    return (
+        {"practice": {"largest": shape(largest), "smallest": shape(smallest)}}
+        | pcn_samples(commissioner)
+        | project_samples(commissioner)
+    )
+
+
+def pcn_samples(commissioner: Commissioner) -> dict[str, dict[str, Any]]:
+    """The PCN with the most practices and the one with the fewest: what the programme pages filter by."""
+    pcns = Pcn.objects.filter(commissioner=commissioner).annotate(n=Count("practices")).filter(n__gt=0)
+    largest = pcns.order_by("-n", "pk").values("pk", "n").first()
+    smallest = pcns.order_by("n", "pk").values("pk", "n").first()
+    if largest is None or smallest is None:
+        return {}
+    return {
+        "pcn": {
+            "largest": {"key": largest["pk"], "practices": largest["n"]},
+            "smallest": {"key": smallest["pk"], "practices": smallest["n"]},
+        }
+    }
 
 
 def project_samples(commissioner: Commissioner) -> dict[str, dict[str, Any]]:
@@ -1420,14 +1791,46 @@ def measure_samples(commissioner: Commissioner) -> dict[str, dict[str, Any]]:
     return {"measure": {"largest": shape(largest), "smallest": shape(smallest)}}
 
 
+def _financial_year(field: str) -> Case:
+    """The financial year a date falls in, computed by the database (named by the year it starts)."""
+    return Case(When(**{f"{field}__month__gte": 4}, then=ExtractYear(field)), default=ExtractYear(field) - 1)
+
+
+def programme_counts(commissioner: Commissioner) -> dict[str, int]:
+    """What the programme pages of the benchmarked lead count: the commissioner's projects and what hangs off them."""
+    projects = Project.objects.filter(practice__commissioner=commissioner)
+    follow_ups = FollowUp.objects.filter(project__practice__commissioner=commissioner)
+    payments = Payment.objects.filter(project__practice__commissioner=commissioner)
+    return {
+        **projects.aggregate(
+            projects=Count("id"),
+            completed_projects=Count("id", filter=Q(completed_on__isnull=False)),
+            projects_with_benefits=Count("id", filter=~Q(staff_benefits="") & ~Q(patient_benefits="")),
+        ),
+        **follow_ups.aggregate(
+            follow_ups=Count("id"),
+            held_follow_ups=Count("id", filter=Q(status=FollowUpStatus.HELD)),
+            follow_up_reviews=Count("review"),
+        ),
+        **payments.aggregate(
+            payments=Count("id"),
+            paid_payments=Count("id", filter=Q(status=PaymentStatus.PAID)),
+            first_project_payments=Count("id", filter=Q(route=FundingRoute.FIRST_PROJECT)),
+        ),
+        "embedding_assessments": EmbeddingAssessment.objects.filter(
+            project__practice__commissioner=commissioner
+        ).count(),
+        "aims_met": SpecificAim.objects.filter(project__practice__commissioner=commissioner, met=True).count(),
+        "improving_measures": Measure.objects.filter(
+            project__practice__commissioner=commissioner, improvement_signal=ImprovementSignal.IMPROVING
+        ).count(),
+    }
+
+
 def describe() -> dict[str, Any]:
     """What the database holds, who ``bench`` signs in as, and the objects its pages are about."""
     commissioner = _benchmarked_commissioner()
-    lead = (
-        User.objects.filter(programme_roles__commissioner=commissioner, programme_roles__role=ProgrammeRoleKind.LEAD)
-        .order_by("pk")
-        .first()
-    )
+    lead = _benchmarked_lead(commissioner)
     return {
         "built": built_marker(),
         "counts": {
@@ -1452,6 +1855,16 @@ def describe() -> dict[str, Any]:
             "funding_applications": FundingApplication.objects.count(),
             "payments": Payment.objects.count(),
             "follow_ups": FollowUp.objects.count(),
+            "follow_up_reviews": FollowUpReview.objects.count(),
+            "embedding_assessments": EmbeddingAssessment.objects.count(),
+            "mentoring": Mentoring.objects.count(),
+        },
+        "projects_by_year": {  # by the financial year they started in
+            str(row["year"]): row["n"]
+            for row in Project.objects.annotate(year=_financial_year("starts_on"))
+            .values("year")
+            .annotate(n=Count("id"))
+            .order_by("year")
         },
         "payments_by_year": {
             str(row["financial_year"]): row["n"]
@@ -1462,6 +1875,7 @@ def describe() -> dict[str, Any]:
             if commissioner
             else None
         ),
+        "commissioner_counts": programme_counts(commissioner) if commissioner else {},
         "login": {"email": lead.email, "password": PASSWORD} if lead else None,
         "coach_login": _busiest_coach_login(commissioner),
         "admin_login": _admin_login(),
@@ -1496,6 +1910,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--describe", action="store_true", help="Print what the database holds as JSON, and build nothing."
         )
+        parser.add_argument(
+            "--warm",
+            nargs="+",
+            metavar="URL",
+            help="Request these pages once as the benchmarked lead, drawing the report charts they ask for; "
+            "build nothing.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not getattr(settings, "BENCH", False):
@@ -1505,6 +1926,9 @@ class Command(BaseCommand):
             )
         if options["describe"]:
             self.stdout.write(json.dumps(describe()))
+            return
+        if options["warm"]:
+            warm_pages(options["warm"], log=self.stdout.write)
             return
         practices, seed, export_rows = options["practices"], options["seed"], options["export_rows"]
         if export_rows < 0 or 0 < export_rows < ADJUSTED_SHARE * EXPORT_SMALL_SHARE:
