@@ -6,10 +6,8 @@ Both are named ``render_*`` so they run on the ``rendering`` queue with the meas
 from __future__ import annotations
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
-# Worth another try: the database or the storage was briefly unreachable. A drawing error is not.
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+from projects.tasks import TRANSIENT  # the same transient errors as the measure charts: worth another try
 
 
 @shared_task(
