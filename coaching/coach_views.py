@@ -43,6 +43,7 @@ from .coaches import (
 )
 from .matching import matching_inputs, rank_coaches
 from .models import CoachLevel, CoachProfile, Mentoring, refresher_due
+from .tables import directory_rows_html, match_items_html
 
 
 def _require_lead(request: AuthenticatedRequest, what: str) -> None:
@@ -65,8 +66,10 @@ def coaches(request: AuthenticatedRequest) -> HttpResponse:
     active = {"yes": True, "no": False}.get(request.GET.get("active", ""))
     over = request.GET.get("capacity") == "over"  # the programme dashboard's "over capacity" link
     rows = coach_directory(request.user, today=timezone.localdate(), level=level, active=active)
+    rows = [row for row in rows if row.over_capacity] if over else rows
     context = {
-        "rows": [row for row in rows if row.over_capacity] if over else rows,
+        "rows": rows,
+        "rows_html": directory_rows_html(rows),
         "without_profile": list(coach_roles_without_profile(request.user)),
         "levels": CoachLevel.choices,
         "level": level,
@@ -198,9 +201,11 @@ def mentoring_end(request: AuthenticatedRequest, mentoring_id: int) -> HttpRespo
 def matching(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project = get_project(request, project_id, needs="coaching.match_coaches")
     facts, coach_facts = matching_inputs(project, today=timezone.localdate())
+    matches = rank_coaches(facts, coach_facts)
     context = {
         "project": project,
-        "matches": rank_coaches(facts, coach_facts),
+        "matches": matches,
+        "matches_html": match_items_html(matches, project=project),
         "inactive": sum(not c.is_active for c in coach_facts),
     }
     return render(request, "coaching/coaches/matching.html", context)

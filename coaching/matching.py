@@ -24,12 +24,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from practices.models import Practice, ProgrammeRole, ProgrammeRoleKind
 from projects.models import ClinicalArea, Project, Typology
 
-from .coaches import CLOSED_STEPS, coached_by
+from .coaches import coaching_records
 from .models import ClinicalBackground, CoachProfile, Mentoring
 
 POINTS_PER_SAME_TYPOLOGY = 2
@@ -160,84 +160,74 @@ def _plural(count: int) -> str:
 
 
 def matching_inputs(project: Project, *, today: date) -> tuple[ProjectFacts, list[CoachFacts]]:
-    """The project's facts and those of every coach (with a profile and the coach role) at its commissioner."""
-    practice = Practice.objects.select_related("pcn").get(pk=project.practice_id)
-    pcn = practice.pcn
+    """The project's facts and those of every coach (with a profile and the coach role) at its commissioner.
+
+    Three queries: the practice, the coaches (with whether each has an active mentor), and their projects
+    counted by pair of coaches (``coaches.coaching_records``). A coach's ``practices_coached`` and
+    ``pcns_coached`` hold this project's practice and PCN when they have coached there: the only ones
+    the ranking asks about.
+    """
+    practice_name, pcn_id, pcn_name, commissioner_id = (
+        Practice.objects.filter(pk=project.practice_id)
+        .values_list("name", "pcn_id", "pcn__name", "commissioner_id")
+        .get()
+    )
     facts = ProjectFacts(
-        practice_id=practice.pk,
-        practice_name=practice.name,
-        pcn_id=practice.pcn_id,
-        pcn_name=pcn.name if pcn else "",
+        practice_id=project.practice_id,
+        practice_name=practice_name,
+        pcn_id=pcn_id,
+        pcn_name=pcn_name or "",
         typology=project.typology,
         clinical_area=project.clinical_area,
     )
     holds_role = ProgrammeRole.objects.filter(
-        user_id=OuterRef("user_id"), commissioner_id=practice.commissioner_id, role=ProgrammeRoleKind.COACH
+        user_id=OuterRef("user_id"), commissioner_id=commissioner_id, role=ProgrammeRoleKind.COACH
     )
     profiles = list(
-        CoachProfile.objects.filter(commissioner_id=practice.commissioner_id)
+        CoachProfile.objects.filter(commissioner_id=commissioner_id)
         .filter(Exists(holds_role))
-        .select_related("user")
-    )
-    user_ids = [p.user_id for p in profiles]
-    history = _history(user_ids, exclude=project.pk)
-    mentored = _mentored([p.pk for p in profiles], today)
-    coaches = [
-        CoachFacts(
-            user_id=p.user_id,
-            profile_id=p.pk,
-            name=p.user.get_full_name(),
-            level=p.level,
-            is_active=p.is_active,
-            max_projects=p.max_projects,
-            commissioned_areas=frozenset(p.commissioned_areas or []),
-            clinical_background=p.clinical_background,
-            has_active_mentor=p.pk in mentored,
-            open_projects=history[p.user_id].open_projects,
-            completed_by_typology=history[p.user_id].completed_by_typology,
-            practices_coached=frozenset(history[p.user_id].practices),
-            pcns_coached=frozenset(history[p.user_id].pcns),
+        .annotate(has_active_mentor=Exists(_active_mentorings(today)))
+        .values_list(
+            "user_id",
+            "pk",
+            "user__full_name",
+            "user__email",
+            "level",
+            "is_active",
+            "max_projects",
+            "commissioned_areas",
+            "clinical_background",
+            "has_active_mentor",
         )
-        for p in profiles
-    ]
+    )
+    records = coaching_records(
+        [p[0] for p in profiles], exclude=project.pk, practice_id=project.practice_id, pcn_id=pcn_id
+    )
+    coaches = []
+    for user_id, pk, full_name, email, level, is_active, most, areas, background, mentored in profiles:
+        record = records[user_id]
+        coaches.append(
+            CoachFacts(
+                user_id=user_id,
+                profile_id=pk,
+                name=full_name or email,  # as ``User.get_full_name``
+                level=level,
+                is_active=is_active,
+                max_projects=most,
+                commissioned_areas=frozenset(areas or []),
+                clinical_background=background,
+                has_active_mentor=mentored,
+                open_projects=record.open_projects,
+                completed_by_typology=record.completed_by_typology,
+                practices_coached=frozenset([project.practice_id] if record.at_practice else []),
+                pcns_coached=frozenset([pcn_id] if record.in_pcn and pcn_id is not None else []),
+            )
+        )
     return facts, coaches
 
 
-@dataclass
-class _History:
-    open_projects: int = 0
-    completed_by_typology: dict[str, int] = field(default_factory=dict)
-    practices: set[int] = field(default_factory=set)
-    pcns: set[int] = field(default_factory=set)
-
-
-def _history(user_ids: list[int], *, exclude: int) -> dict[int, _History]:
-    """Each coach's open load, completed projects by typology, and the practices and PCNs they have coached."""
-    history = {user_id: _History() for user_id in user_ids}
-    rows = (
-        Project.objects.filter(coached_by(user_ids))
-        .exclude(pk=exclude)
-        .values_list(
-            "lead_coach_id", "co_coach_id", "step", "completed_on", "typology", "practice_id", "practice__pcn_id"
-        )
-    )
-    for lead_id, co_id, step, completed_on, typology, practice_id, pcn_id in rows:
-        for user_id in {lead_id, co_id}.intersection(history):
-            coach = history[user_id]
-            if step not in CLOSED_STEPS:
-                coach.open_projects += 1
-            if completed_on is not None:
-                coach.completed_by_typology[typology] = coach.completed_by_typology.get(typology, 0) + 1
-            coach.practices.add(practice_id)
-            if pcn_id is not None:
-                coach.pcns.add(pcn_id)
-    return history
-
-
-def _mentored(profile_ids: list[int], today: date) -> set[int]:
-    """Which of these coaches have a mentoring active today, with an active mentor."""
-    return set(
-        Mentoring.objects.filter(mentee_id__in=profile_ids, mentor__is_active=True, starts_on__lte=today)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
-        .values_list("mentee_id", flat=True)
+def _active_mentorings(today: date) -> QuerySet[Mentoring]:
+    """A coach's mentoring active today with an active mentor (for ``Exists``, on the mentee's profile)."""
+    return Mentoring.objects.filter(mentee_id=OuterRef("pk"), mentor__is_active=True, starts_on__lte=today).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=today)
     )

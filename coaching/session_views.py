@@ -42,7 +42,7 @@ from .sessions import (
     tick_action,
     write_reflection,
 )
-from .tables import caseload_rows_html, session_rows_html
+from .tables import caseload_rows_html, follow_up_items_html, session_rows_html, week_items_html
 
 LOG = "coaching.log_session"
 TICK = "coaching.tick_action"
@@ -87,11 +87,11 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         "today": today,
         "rows": rows,
         "caseload_html": caseload_rows_html(rows, csrf_token=get_token(request)),
-        "week": select.week_sessions(request.user, today),
+        "week_html": week_items_html(select.week_sessions(request.user, today)),
         "week_starts": select.week_of(today)[0],
         "profile": profile,
         "refresher": select.refresher_for(profile, today) if profile else None,
-        "follow_ups": coach_follow_ups(request.user, today),
+        "follow_ups_html": follow_up_items_html(coach_follow_ups(request.user, today)),
         "feed_url": request.build_absolute_uri(reverse("coaching:calendar", args=[profile.calendar_token]))
         if profile
         else "",

@@ -7,6 +7,7 @@ sees (``projects.selectors.projects_for``), and any follow-up assigned to them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.contrib.auth.models import AnonymousUser
@@ -119,14 +120,34 @@ def project_follow_ups(project: Project, today: date) -> list[FollowUp]:
     return with_state(list(rows), today)
 
 
-def coach_follow_ups(user: User, today: date) -> list[FollowUp]:
+@dataclass(frozen=True)
+class CoachFollowUp:
+    """A follow-up as the coach's home lists it: plain values, with its badge's state worked out."""
+
+    pk: int
+    kind: str
+    due_on: date
+    status: str
+    project_title: str
+    practice_name: str
+    overdue: bool
+    due: bool
+
+
+def coach_follow_ups(user: User, today: date) -> list[CoachFollowUp]:
     """For the coach's home: follow-ups still to be held that are theirs or their projects', due within
     ``DUE_SOON`` or already past their date, most overdue first: one query."""
     coached = Project.objects.filter(Q(lead_coach=user) | Q(co_coach=user)).values("pk")
     rows = (
         FollowUp.objects.filter(Q(assigned_to=user) | Q(project_id__in=coached))
         .filter(status=FollowUpStatus.SCHEDULED, due_on__lte=today + DUE_SOON)
-        .select_related("project", "project__practice")
         .order_by("due_on", "pk")
+        .values_list("pk", "kind", "due_on", "status", "project__title", "project__practice__name")
     )
-    return with_state(list(rows), today)
+    overdue_before = today - OVERDUE_AFTER  # as ``FollowUp.is_overdue`` and ``with_state``
+    follow_ups = []
+    for pk, kind, due_on, status, title, practice_name in rows:
+        overdue = status == FollowUpStatus.SCHEDULED and due_on < overdue_before
+        due = status == FollowUpStatus.SCHEDULED and due_on <= today and not overdue
+        follow_ups.append(CoachFollowUp(pk, kind, due_on, status, title, practice_name, overdue, due))
+    return follow_ups

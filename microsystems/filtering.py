@@ -8,6 +8,14 @@ from django.forms import BoundField
 from django.utils.safestring import SafeString, mark_safe
 
 
+class SharedChoices(list[tuple[object, str]]):
+    """A select's choices that a form shares instead of copying: a form deep-copies its fields, and with them
+    every option of a long list (the coaches, the PCNs), on each request. Nothing changes the choices."""
+
+    def __deepcopy__(self, memo: dict[int, object]) -> SharedChoices:
+        return self
+
+
 class PlainSelectsMixin:
     """For a django-filter FilterSet: its ``SELECTS`` as (name, bound field, options HTML)."""
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 import django_tables2 as tables
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.formats import localize
+from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import Cohort, Engagement, Practice
@@ -29,6 +33,20 @@ class PracticeTable(tables.Table):
         per_page = 25
         empty_text = "No practices match. Clear the filters or import practices from the ODS file."
         orderable = True
+
+
+class CountingPaginator(Paginator):
+    """Pages a table's rows but counts ``count_of``, the same rows without the joins their columns need:
+    counting the table's own query would join every table a column reads. Pass it in ``RequestConfig``'s
+    ``paginate`` with ``count_of``."""
+
+    def __init__(self, object_list: Any, per_page: int, *args: Any, count_of: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, *args, **kwargs)
+        self.count_of = count_of
+
+    @cached_property
+    def count(self) -> int:
+        return self.count_of.count()
 
 
 def _with(query: QueryDict, **changes: object) -> str:

@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from evaluation.reporting import years_offered
-from microsystems.filtering import PlainSelectsMixin
+from microsystems.filtering import PlainSelectsMixin, SharedChoices
 from microsystems.models import User
 from practices.models import ProgrammeRoleKind
 from practices.permissions import roles_of
@@ -60,8 +60,8 @@ class ProjectFilter(PlainSelectsMixin, django_filters.FilterSet):
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.filters["pcn"].extra["choices"] = pcns or []
-        self.filters["coach"].extra["choices"] = coaches or []
+        self.filters["pcn"].extra["choices"] = SharedChoices(pcns or [])
+        self.filters["coach"].extra["choices"] = SharedChoices(coaches or [])
         self.filters["year"].extra["choices"] = [(str(y), financial_year_label(y)) for y in years_offered()]
 
     def search(self, queryset: QuerySet[Project], name: str, value: str) -> QuerySet[Project]:

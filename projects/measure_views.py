@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -21,7 +22,7 @@ from microsystems.access import AuthenticatedRequest, get_in_scope_or_404
 from microsystems.forms import apply_error
 
 from .chart_cache import charts_for
-from .measure_csv import csv_filename, plain_number, values_csv
+from .measure_csv import csv_filename, values_csv
 from .measure_forms import ImportForm, MeasureForm, ValueForm
 from .measures import (
     ImportRefused,
@@ -38,6 +39,7 @@ from .measures import (
     update_value,
 )
 from .models import Measure, MeasureValue, Project
+from .tables import value_rows_html
 from .views import get_project, posted
 
 EDIT = "projects.edit_improvement"
@@ -49,8 +51,10 @@ def _is_htmx(request: AuthenticatedRequest) -> bool:
 
 
 def _get_measure(request: AuthenticatedRequest, project: Project, measure_id: int) -> Measure:
-    scope = Measure.objects.filter(project=project).select_related("project", "specific_aim")
-    return get_in_scope_or_404(scope, request, pk=measure_id)
+    scope = Measure.objects.filter(project=project).select_related("specific_aim")
+    measure = get_in_scope_or_404(scope, request, pk=measure_id)
+    measure.project = project  # already read: no join for it
+    return measure
 
 
 def _get_value(request: AuthenticatedRequest, measure: Measure, value_id: int) -> MeasureValue:
@@ -145,7 +149,8 @@ def _measure_page(
     context = {
         "project": project,
         "measure": measure,
-        "values": _shown(values),
+        "values": values,
+        "rows_html": _rows_html(request, measure, values, can_edit=can_edit),
         "target": amount(measure.target, measure.unit, places=3) if measure.target is not None else "",
         "can_edit": can_edit,
         "add_form": add_form or ValueForm(prefix="new"),
@@ -179,25 +184,25 @@ def analysis(request: AuthenticatedRequest, pk: int, measure_id: int) -> HttpRes
 # The rows of the table
 
 
-def _shown(values: list[MeasureValue]) -> list[MeasureValue]:
-    """Each value with ``shown``, the number as people write it: 6.5, not 6.500."""
-    for v in values:
-        v.shown = plain_number(v.value)  # type: ignore[attr-defined]
-    return values
+def _rows_html(request: AuthenticatedRequest, measure: Measure, values: list[MeasureValue], *, can_edit: bool) -> str:
+    """The rows as they read (``tables.value_rows_html``): drawn in Python, a measure has a hundred values."""
+    token = get_token(request) if can_edit else ""
+    return value_rows_html(
+        values, project_id=measure.project_id, measure_id=measure.pk, can_edit=can_edit, csrf_token=token
+    )
 
 
-def _row(request: AuthenticatedRequest, project: Project, value: MeasureValue, *, changed: bool) -> HttpResponse:
-    context = {"project": project, "measure": value.measure, "v": _shown([value])[0], "can_edit": True}
-    response = render(request, "projects/measures/_value_row.html", context)
+def _row(request: AuthenticatedRequest, value: MeasureValue, *, changed: bool) -> HttpResponse:
+    response = HttpResponse(_rows_html(request, value.measure, [value], can_edit=True))
     if changed:
         response["HX-Trigger"] = CHANGED
     return response
 
 
-def _rows(request: AuthenticatedRequest, project: Project, measure: Measure) -> HttpResponse:
+def _rows(request: AuthenticatedRequest, measure: Measure) -> HttpResponse:
     """Every row again, in period order: after a value moves to another period."""
-    context = {"project": project, "measure": measure, "values": _shown(list(measure.values.all())), "can_edit": True}
-    response = render(request, "projects/measures/_values_body.html", context)
+    rows_html = _rows_html(request, measure, list(measure.values.all()), can_edit=True)
+    response = render(request, "projects/measures/_values_body.html", {"rows_html": rows_html})
     response["HX-Trigger"], response["HX-Retarget"], response["HX-Reswap"] = CHANGED, "#values-body", "outerHTML"
     return response
 
@@ -222,8 +227,8 @@ def add(request: AuthenticatedRequest, pk: int, measure_id: int) -> HttpResponse
             apply_error(form, e)
         else:
             if _is_htmx(request):
-                values = _shown(list(measure.values.all()))
-                context = {"project": project, "measure": measure, "values": values, "can_edit": True}
+                rows_html = _rows_html(request, measure, list(measure.values.all()), can_edit=True)
+                context = {"project": project, "measure": measure, "rows_html": rows_html, "can_edit": True}
                 context["add_form"] = ValueForm(prefix="new")
                 response = render(request, "projects/measures/_value_added.html", context)
                 response["HX-Trigger"] = CHANGED
@@ -253,7 +258,7 @@ def edit_value(request: AuthenticatedRequest, pk: int, measure_id: int, value_id
         else:
             if _is_htmx(request):
                 moved = value.period != period
-                return _rows(request, project, measure) if moved else _row(request, project, value, changed=True)
+                return _rows(request, measure) if moved else _row(request, value, changed=True)
             messages.success(request, "Value saved.")
             return redirect(_measure_url(measure, "data"))
     status = 422 if request.method == "POST" else 200
@@ -272,7 +277,7 @@ def value_row(request: AuthenticatedRequest, pk: int, measure_id: int, value_id:
     value = _get_value(request, measure, value_id)
     if not _is_htmx(request):
         return redirect(_measure_url(measure, "data"))
-    return _row(request, project, value, changed=False)
+    return _row(request, value, changed=False)
 
 
 @login_required

@@ -56,17 +56,23 @@ ROW_FIELDS = (
 )  # fmt: skip
 
 
-def project_list(user: User | AnonymousUser) -> QuerySet[Project]:
+def list_rows(projects: QuerySet[Project]) -> QuerySet[Project]:
     """The list's rows as plain dicts with only the columns they show: model instances cost time on every row."""
-    return projects_for(user).values(*ROW_FIELDS)
+    return projects.values(*ROW_FIELDS)
+
+
+def project_list(user: User | AnonymousUser) -> QuerySet[Project]:
+    return list_rows(projects_for(user))
 
 
 def complete_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add each row's champions and whether it is its practice's first project, with two small queries."""
     ids = [row["pk"] for row in rows]
     champions: dict[int, list[str]] = {}
-    names = TeamMember.objects.filter(project_id__in=ids, is_champion=True).values_list(
-        "project_id", "name", "user__full_name", "user__email"
+    names = (
+        TeamMember.objects.filter(project_id__in=ids, is_champion=True)
+        .order_by()  # one champion a project at most: the team's ordering would only cost
+        .values_list("project_id", "name", "user__full_name", "user__email")
     )
     for project_id, name, full_name, email in names:
         champions.setdefault(project_id, []).append(full_name or name or email)
@@ -99,7 +105,8 @@ def project_for_overview(user: User | AnonymousUser) -> QuerySet[Project]:
         .select_related("practice", "practice__commissioner", "practice__pcn", "lead_coach", "co_coach", "agreement")
         .prefetch_related(
             Prefetch("team", queryset=TeamMember.objects.select_related("user")),
-            Prefetch("sections", queryset=WorkbookSection.objects.only("project_id", "key", "complete")),
+            # Read as a set: no order, so no join to the project for the default ordering.
+            Prefetch("sections", queryset=WorkbookSection.objects.only("project_id", "key", "complete").order_by()),
             "specific_aims",
             Prefetch("step_changes", queryset=StepChange.objects.select_related("changed_by")),
         )

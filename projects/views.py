@@ -18,7 +18,7 @@ from evaluation.selectors import project_follow_ups
 from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
 from microsystems.forms import apply_error
 from practices.selectors import pcn_choices_for
-from practices.tables import table_links
+from practices.tables import CountingPaginator, table_links
 
 from .cycles import ramps_for
 from .filters import ProjectFilter, coach_choices
@@ -34,8 +34,13 @@ from .forms import (
 from .measures import measures_for_overview
 from .models import Project, SpecificAim, Step
 from .payments.selectors import funding_panel
-from .selectors import complete_rows, practices_to_start_projects, project_for_overview, projects_for
-from .selectors import project_list as project_rows
+from .selectors import (
+    complete_rows,
+    list_rows,
+    practices_to_start_projects,
+    project_for_overview,
+    projects_for,
+)
 from .services import (
     PossiblePatientData,
     ProjectError,
@@ -52,7 +57,16 @@ from .services import (
     update_specific_aim,
     withdraw_project,
 )
-from .tables import ProjectTable, rows_html, with_step_rank
+from .tables import (
+    ProjectTable,
+    aims_html,
+    history_html,
+    progress_html,
+    rows_html,
+    sections_html,
+    team_html,
+    with_step_rank,
+)
 from .workbook import sections_for
 
 WORKBOOK_PAGES = (Step.ASSESS, Step.DIAGNOSE)
@@ -73,14 +87,16 @@ def get_project(request: AuthenticatedRequest, pk: int, *, needs: str = "") -> P
 
 @login_required
 def project_list(request: AuthenticatedRequest) -> HttpResponse:
-    scope = project_rows(request.user)
+    scope = projects_for(request.user)
     if request.GET.get("sort", "").lstrip("-") == "step":
         scope = with_step_rank(scope)  # the method's order: only worked out when asked for
     project_filter = ProjectFilter(
         request.GET, queryset=scope, pcns=pcn_choices_for(request.user), coaches=coach_choices(request.user, scope)
     )
-    table = ProjectTable(project_filter.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    matching = project_filter.qs
+    table = ProjectTable(list_rows(matching))
+    paginate = {"per_page": 25, "paginator_class": CountingPaginator, "count_of": matching}  # counted without joins
+    RequestConfig(request, paginate=paginate).configure(table)
     rows = complete_rows(list(table.page.object_list.data)) if table.paginator.count else []
     context = {
         "filter": project_filter,
@@ -119,7 +135,15 @@ def _workbook_progress(project: Project) -> list[dict[str, Any]]:
     for step in WORKBOOK_PAGES:
         keys = [s.key for s in sections_for(step)]
         sections = [{"title": s.title, "complete": s.key in complete} for s in sections_for(step)]
-        rows.append({"step": step, "label": step.label, "sections": sections, "done": len(complete.intersection(keys))})
+        rows.append(
+            {
+                "step": step,
+                "label": step.label,
+                "sections": sections,
+                "sections_html": sections_html(sections),
+                "done": len(complete.intersection(keys)),
+            }
+        )
     return rows
 
 
@@ -139,17 +163,21 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     ramps, measures = ramps_for(project), measures_for_overview(project)
     points = [m.points for m in measures]  # type: ignore[attr-defined]
     loaded = {"cycles": [c for ramp in ramps for c in ramp.cycles], "measure_points": points}
+    team, aims, step_changes = list(project.team.all()), list(project.specific_aims.all()), project.step_changes.all()
     context = {
         "project": project,
-        "team": project.team.all(),
-        "champion": next((m for m in project.team.all() if m.is_champion), None),
-        "progress": progress,
+        "team": team,
+        "team_html": team_html(team),
+        "champion": next((m for m in team if m.is_champion), None),
+        "progress_html": progress_html(progress),
         "steps_done": sum(p["state"] == "done" for p in progress),
         "missing": missing_to_leave(project, **loaded) if project.is_active else [],
         "next_step": Step(project.next_step).label if project.next_step else "",
         "workbook": _workbook_progress(project),
-        "step_changes": project.step_changes.all(),
-        "aims": project.specific_aims.all(),
+        "step_changes": step_changes,
+        "history_html": history_html(step_changes),
+        "aims": aims,
+        "aims_html": aims_html(aims),
         "agreement": getattr(project, "agreement", None),  # select_related: no query
         "ramps": ramps,
         "measures": measures,

@@ -12,6 +12,7 @@ from coaching.coaches import (
     coach_directory,
     coach_roles_without_profile,
     coaches_for,
+    coaching_records,
     create_coach_profile,
     end_mentoring,
     experience_summary,
@@ -266,6 +267,28 @@ def test_load_counts_led_and_co_coached_open_projects(programme):
     ProjectFactory(practice=programme.practice, lead_coach=coach.user, step=Step.WITHDRAWN)
     [row] = coach_directory(programme.lead, today=TODAY)
     assert row.load == 2 and row.over_capacity
+
+
+def test_a_project_counts_once_for_each_of_its_coaches(programme):
+    sam = make_coach(programme.commissioner, "Sam Jones")
+    alex = make_coach(programme.commissioner, "Alex Patel")
+    ProjectFactory(practice=programme.practice, lead_coach=sam.user, co_coach=alex.user, step=Step.TREAT)
+    ProjectFactory(practice=programme.practice, lead_coach=sam.user, co_coach=sam.user, step=Step.ASSESS)
+    ProjectFactory(practice=programme.practice, lead_coach=alex.user, step=Step.COMPLETED, completed_on=TODAY)
+    records = coaching_records([sam.user_id, alex.user_id])
+    assert (records[sam.user_id].open_projects, records[alex.user_id].open_projects) == (2, 1)
+    assert records[sam.user_id].completed_by_typology == {}
+    assert records[alex.user_id].completed_by_typology == {Typology.PROCESS_DRIVEN: 1}
+
+
+def test_the_directory_reads_two_queries_however_many_coaches(programme, django_assert_num_queries):
+    for n in range(3):
+        coach = make_coach(programme.commissioner, f"Coach {n}")
+        ProjectFactory(practice=programme.practice, lead_coach=coach.user, step=Step.TREAT)
+    coach_directory(programme.lead, today=TODAY)  # reads the lead's roles once
+    with django_assert_num_queries(2):  # the profiles, and their projects' counts
+        rows = coach_directory(programme.lead, today=TODAY)
+    assert len(rows) == 3 and all(row.load == 1 for row in rows)
 
 
 def test_experience_reads_in_plain_words():

@@ -227,11 +227,20 @@ def test_the_loader_derives_experience_load_and_links_from_projects(programme, p
     assert loaded.name == "Sam Jones"
     assert loaded.open_projects == 2  # Follow-up and Treat
     assert dict(loaded.completed_by_typology) == {HEALTH: 1, PROCESS: 1}
-    assert loaded.practices_coached == {neighbour.pk, programme.practice.pk, programme.sibling_practice.pk}
-    assert programme.practice.pcn_id in loaded.pcns_coached
+    # of the practices and PCNs, the loader gives those the ranking asks about: the project's own
+    assert loaded.practices_coached == {programme.practice.pk}
+    assert loaded.pcns_coached == {programme.practice.pcn_id}
     assert loaded.commissioned_areas == {"respiratory"}
     assert loaded.clinical_background == "nurse"
     assert not loaded.has_active_mentor
+
+
+def test_the_loader_credits_the_pcn_but_not_the_practice_for_a_neighbouring_project(programme, project):
+    sam = make_coach(programme.commissioner, "Sam Jones")
+    neighbour = PracticeFactory(commissioner=programme.commissioner, pcn=programme.practice.pcn)
+    ProjectFactory(practice=neighbour, lead_coach=sam, step=Step.TREAT)
+    _, [loaded] = matching_inputs(project, today=TODAY)
+    assert loaded.practices_coached == frozenset() and loaded.pcns_coached == {programme.practice.pcn_id}
 
 
 def test_the_loader_leaves_out_the_project_itself(programme):
@@ -269,7 +278,7 @@ def test_the_loader_knows_who_has_an_active_mentor(programme, project):
 
 def test_the_loader_costs_the_same_queries_for_many_coaches(programme, project, django_assert_num_queries):
     def load():
-        with django_assert_num_queries(4) as captured:
+        with django_assert_num_queries(3) as captured:
             matching_inputs(project, today=TODAY)
         return len(captured)
 

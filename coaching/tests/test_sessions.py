@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from coaching.models import Action, ActionStatus, Attendance, Reflection, Session, SessionStatus
-from coaching.session_selectors import carried_actions
+from coaching.session_selectors import carried_actions, caseload_rows
 from coaching.sessions import (
     ActionRow,
     Review,
@@ -321,3 +321,32 @@ def test_a_new_calendar_token_replaces_the_old(programme):
     renew_calendar_token(profile=profile, by=programme.coach)
     profile.refresh_from_db()
     assert profile.calendar_token != old and len(profile.calendar_token) >= 40
+
+
+# The coach's home: the caseload's figures
+
+
+def test_the_caseload_reads_the_last_held_and_next_planned_session_and_the_open_and_overdue_actions(programme):
+    coach = programme.coach
+    project = ProjectFactory(practice=programme.practice, lead_coach=coach, step=Step.TREAT)
+    ProjectFactory(practice=programme.practice, lead_coach=coach, step=Step.COMPLETED)  # closed: not listed
+    days = lambda n: TODAY + timedelta(days=n)  # noqa: E731
+    held = SessionFactory(project=project, coach=coach, on=days(-10))
+    SessionFactory(project=project, coach=coach, on=days(-3))  # the last held
+    SessionFactory(project=project, coach=coach, on=days(-1), status=SessionStatus.CANCELLED)
+    SessionFactory(project=project, coach=coach, on=days(9), status=SessionStatus.PLANNED)
+    SessionFactory(project=project, coach=coach, on=days(5), status=SessionStatus.DRAFT)  # the next
+    SessionFactory(project=project, coach=coach, on=days(2), status=SessionStatus.CANCELLED)
+    ActionFactory(raised_in=held, due_on=days(-1))  # overdue
+    ActionFactory(raised_in=held, due_on=days(0))  # due today: open, not overdue
+    ActionFactory(raised_in=held, due_on=days(-5), status=ActionStatus.DONE)
+    [row] = caseload_rows(coach, TODAY)
+    assert (row.project_id, row.last_held, row.next_on) == (project.pk, days(-3), days(5))
+    assert (row.open_count, row.overdue_count, row.days_since_contact) == (2, 1, 3)
+
+
+def test_a_project_with_no_sessions_or_actions_reads_empty(programme):
+    project = ProjectFactory(practice=programme.practice, co_coach=programme.coach, step=Step.ORGANISE)
+    [row] = caseload_rows(programme.coach, TODAY)
+    assert (row.project_id, row.last_held, row.next_on, row.days_since_contact) == (project.pk, None, None, None)
+    assert (row.open_count, row.overdue_count) == (0, 0)

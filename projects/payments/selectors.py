@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from microsystems.models import User
@@ -82,16 +82,21 @@ class StatusTotal:
         return format_pounds(self.amount)
 
 
-def totals_by_status(payments: QuerySet[Payment]) -> list[StatusTotal]:
-    """The number and sum of payments at each status, summed by the database in one query."""
+def totals_by_status(payments: QuerySet[Payment], statuses: Iterable[str] | None = None) -> list[StatusTotal]:
+    """The number and sum of payments at each status (or only at ``statuses``), summed by the database in one
+    query; asking for fewer statuses reads only their rows and sums fewer columns."""
+    wanted = PaymentStatus.values if statuses is None else list(statuses)
+    if statuses is not None:
+        payments = payments.filter(status__in=wanted)
     aggregates: dict[str, Any] = {}
-    for status in PaymentStatus.values:
+    for status in wanted:
         aggregates[f"{status}_count"] = Count("pk", filter=Q(status=status))
         aggregates[f"{status}_amount"] = Sum("amount", filter=Q(status=status))
     row = payments.order_by().aggregate(**aggregates)
     return [
         StatusTotal(status, str(label), row[f"{status}_count"], row[f"{status}_amount"] or Decimal("0.00"))
         for status, label in PaymentStatus.choices
+        if status in wanted
     ]
 
 
@@ -213,33 +218,26 @@ def paid_so_far(project: Project) -> PaidSoFar:
 def funding_panel(project: Project, *, sees_amounts: bool) -> dict[str, Any]:
     """What the project overview shows of the funding: the state for all, amounts for those who may see them.
 
-    One query for the state and, for those who see amounts, one more for the tariff and the sums,
-    whatever the project's funding: the same queries for every project.
+    One query for the state and, for those who see amounts, two more for the tariff and the sums,
+    whatever the project's funding: the same queries for every project. (Two plain queries cost less
+    than one that groups the project's row with its payments and a tariff subquery.)
     """
     funding = quick_funding(project)
     panel: dict[str, Any] = {"funding": funding, "sees_amounts": sees_amounts}
     if not sees_amounts:
         return panel
-    tariff = Tariff.objects.filter(
+    tariffs = Tariff.objects.filter(  # one a year at most: no order (its ordering would join the commissioner)
         commissioner_id=project.practice.commissioner_id, financial_year=financial_year_of(project.starts_on)
-    ).values("first_project_amount")[:1]
-    money = (
-        Project.objects.filter(pk=project.pk)
-        .annotate(
-            committed=Sum("payments__amount", filter=~Q(payments__status=PaymentStatus.CANCELLED)),
-            paid=Sum("payments__amount", filter=Q(payments__status=PaymentStatus.PAID)),
-            tariff_amount=Subquery(tariff),
-        )
-        .values("committed", "paid", "tariff_amount")
-        .get()
-    )
+    ).order_by()
+    tariff_amount = next(iter(tariffs.values_list("first_project_amount", flat=True)), None)
+    so_far = paid_so_far(project)
     if funding.is_funded:
         if funding.state == FundingState.FIRST_PROJECT:
-            amount = money["tariff_amount"]
+            amount = tariff_amount
         else:
             amount = funding.application.amount_approved if funding.application else None
         panel["funded_amount_text"] = format_pounds(amount) if amount is not None else ""
-        panel["so_far"] = PaidSoFar(money["committed"] or Decimal("0.00"), money["paid"] or Decimal("0.00"))
+        panel["so_far"] = so_far
     return panel
 
 
@@ -284,6 +282,7 @@ class FundingToDo:
 
 def funding_to_do(user: User | AnonymousUser) -> FundingToDo:
     year = current_financial_year()
-    totals = {t.status: t for t in totals_by_status(payments_for(user).filter(financial_year=year))}
+    payments = payments_for(user).filter(financial_year=year)
+    totals = {t.status: t for t in totals_by_status(payments, [PaymentStatus.DUE, PaymentStatus.APPROVED])}
     waiting = pending_applications(user).count()
     return FundingToDo(year, totals[PaymentStatus.DUE], totals[PaymentStatus.APPROVED], waiting)
