@@ -6,12 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Kind, Notification, Status
+from notifications.selectors import unread_count
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +121,19 @@ def test_the_nav_shows_how_many_are_new(client, programme):
 
     assert "Notifications <span" in home and ">3<span" in home
     assert "Notifications</a>" in after
+
+
+def test_the_badge_counts_unread_sent_and_skipped_ones_of_the_user_alone(programme):
+    notification(programme.coach, "Sent")
+    notification(programme.coach, "Kept back", status=Status.SKIPPED)
+    notification(programme.coach, "Read", read_at=NOW)
+    for status in (Status.PENDING, Status.SENDING, Status.FAILED):
+        notification(programme.coach, f"Not sent: {status}", status=status)
+    notification(programme.nurse, "Someone else's")
+
+    assert unread_count(programme.coach) == 2
+    assert unread_count(programme.nurse) == 1
+    assert unread_count(AnonymousUser()) == 0
 
 
 def test_it_pages_twenty_at_a_time(client, programme):
