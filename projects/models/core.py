@@ -113,7 +113,12 @@ class Project(models.Model):
 
     class Meta:
         ordering = ["-starts_on", "-id"]
-        indexes = [models.Index(fields=["practice", "starts_on"]), models.Index(fields=["step"])]
+        indexes = [
+            models.Index(fields=["practice", "starts_on"]),
+            # Step first, for a step alone; with the practice, a step's projects in a lead's practices are
+            # counted from the index alone (the project list filtered by step, the dashboard's steps).
+            models.Index(fields=["step", "practice"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(planned_end_on__gt=models.F("starts_on")), name="project_ends_after_start"
