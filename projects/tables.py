@@ -19,7 +19,18 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
 from .measure_csv import plain_number
-from .models import MeasureValue, MeetingRole, MemberKind, Project, SpecificAim, Step, StepChange, TeamMember, Typology
+from .models import (
+    MeasureKind,
+    MeasureValue,
+    MeetingRole,
+    MemberKind,
+    Project,
+    SpecificAim,
+    Step,
+    StepChange,
+    TeamMember,
+    Typology,
+)
 
 SENTINEL = 987654321
 MONTH_LEVEL = set("bEFLmMnNtyY")  # date format characters that do not change within a month
@@ -257,5 +268,98 @@ def history_html(step_changes: Iterable[StepChange]) -> SafeString:
             f"  <strong>{from_step} → {to_step}</strong>\n"
             f'  <div class="small text-body-secondary">By {by}, {at}</div>{override}\n'
             "</li>"
+        )
+    return _safe(items)
+
+
+STAGE_CLASSES = {"Acted on": "text-bg-success", "Studied": "text-bg-warning", "Doing": "text-bg-info"}
+
+
+def ramps_html(ramps: Iterable[Any]) -> SafeString:
+    """The overview's PDSA ramps as list items, each a chain of linked badges (as ``_ramp_chain.html`` draws one):
+    one ``reverse`` for the whole list."""
+    items = []
+    link: str | None = None
+    for ramp in ramps:
+        if link is None:
+            first = ramp.cycles[0]
+            link = escape(reverse("projects:cycle", args=[first.project_id, SENTINEL])).replace(str(SENTINEL), "{}")
+        count = len(ramp.cycles)
+        label = f"Ramp of {count} cycle{'' if count == 1 else 's'}"
+        start = ""
+        if ramp.branch_of:
+            label += f", branching from PDSA {ramp.branch_of.number}"
+            start = (
+                '<li class="list-inline-item me-1">'
+                '<a class="badge rounded-pill text-bg-light border text-decoration-none"'
+                f' href="{link.format(ramp.branch_of.pk)}">From PDSA {ramp.branch_of.number}</a>'
+                ' <span aria-hidden="true">→</span></li>'
+            )
+        badges = []
+        for i, c in enumerate(ramp.cycles, start=1):
+            stage = c.stage
+            arrow = ' <span aria-hidden="true">→</span>' if i < count else ""
+            badges.append(
+                '<li class="list-inline-item me-1"><a class="badge rounded-pill text-decoration-none '
+                f'{STAGE_CLASSES.get(stage, "text-bg-secondary")}" href="{link.format(c.pk)}">'
+                f"PDSA {c.number} · {escape(stage)}</a>{arrow}</li>"
+            )
+        items.append(
+            f'<li><ol class="list-inline mb-2 ramp" aria-label="{label}">\n  {start}\n  '
+            + "\n  ".join(badges)
+            + "\n</ol></li>"
+        )
+    return _safe(items)
+
+
+def measures_html(measures: Iterable[Any]) -> SafeString:
+    """The overview's measures as list items: name, kind, count of points and the latest value."""
+    items = []
+    link: str | None = None
+    dates = DateTexts()
+    kinds = {value: escape(str(label).lower()) for value, label in MeasureKind.choices}
+    for m in measures:
+        if link is None:
+            link = escape(reverse("projects:measure", args=[m.project_id, SENTINEL])).replace(str(SENTINEL), "{}")
+        if m.points:
+            points = f"{m.points} point{'' if m.points == 1 else 's'}"
+            data = f"{points}; latest {escape(m.latest_shown)} on {dates(m.latest_on)}"
+        else:
+            data = "No data yet"
+        items.append(
+            '<li class="mb-2">\n'
+            f'  <a href="{link.format(m.pk)}">{escape(m.name)}</a>\n'
+            f'  <span class="small text-body-secondary">({kinds.get(m.kind) or escape(m.kind.lower())})</span>\n'
+            f'  <div class="small">{data}</div>\n'
+            "</li>"
+        )
+    return _safe(items)
+
+
+FOLLOW_UP_BADGES = {
+    "held": '<span class="badge text-bg-success">Held</span>',
+    "cancelled": '<span class="badge text-bg-secondary">Cancelled</span>',
+}
+
+
+def follow_ups_html(follow_ups: Iterable[Any]) -> SafeString:
+    """The overview's follow-ups as list items with their badges (``with_state`` has set ``overdue`` and ``due``)."""
+    items = []
+    link: str | None = None
+    dates = DateTexts()
+    for f in follow_ups:
+        if link is None:
+            link = escape(reverse("evaluation:follow_up", args=[SENTINEL])).replace(str(SENTINEL), "{}")
+        if f.overdue:
+            badge = '<span class="badge text-bg-danger">Overdue</span>'
+        elif f.due:
+            badge = '<span class="badge text-bg-warning">Due</span>'
+        else:
+            badge = FOLLOW_UP_BADGES.get(f.status, '<span class="badge text-bg-light border">Scheduled</span>')
+        coach = f"With {escape(f.assigned_to.get_full_name())}" if f.assigned_to else "No coach assigned"
+        items.append(
+            f'<li class="mb-2"><a href="{link.format(f.pk)}">{escape(str(f.get_kind_display()))}</a>, '
+            f"due {dates(f.due_on)}\n  {badge}\n"
+            f'  <span class="d-block small text-body-secondary">{coach}</span></li>'
         )
     return _safe(items)

@@ -60,8 +60,11 @@ from .services import (
 from .tables import (
     ProjectTable,
     aims_html,
+    follow_ups_html,
     history_html,
+    measures_html,
     progress_html,
+    ramps_html,
     rows_html,
     sections_html,
     team_html,
@@ -164,6 +167,7 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     points = [m.points for m in measures]  # type: ignore[attr-defined]
     loaded = {"cycles": [c for ramp in ramps for c in ramp.cycles], "measure_points": points}
     team, aims, step_changes = list(project.team.all()), list(project.specific_aims.all()), project.step_changes.all()
+    follow_ups = project_follow_ups(project, timezone.localdate())  # always one query: constant per page
     context = {
         "project": project,
         "team": team,
@@ -180,10 +184,13 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "aims_html": aims_html(aims),
         "agreement": getattr(project, "agreement", None),  # select_related: no query
         "ramps": ramps,
+        "ramps_html": ramps_html(ramps),
         "measures": measures,
+        "measures_html": measures_html(measures),
         "can": _abilities(request, project),
         "funding_panel": funding_panel(project, sees_amounts=request.user.has_perm("payments.see_amounts", project)),
-        "follow_ups": project_follow_ups(project, timezone.localdate()),  # always one query: constant per page
+        "follow_ups": follow_ups,
+        "follow_ups_html": follow_ups_html(follow_ups),
     }
     return render(request, "projects/overview.html", context)
 

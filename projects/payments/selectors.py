@@ -208,11 +208,16 @@ class PaidSoFar:
 
 
 def paid_so_far(project: Project) -> PaidSoFar:
-    row = Payment.objects.filter(project=project).aggregate(
-        committed=Sum("amount", filter=~Q(status=PaymentStatus.CANCELLED)),
-        paid=Sum("amount", filter=Q(status=PaymentStatus.PAID)),
-    )
-    return PaidSoFar(row["committed"] or Decimal("0.00"), row["paid"] or Decimal("0.00"))
+    """Summed here from the project's few payments: building the ORM's two filtered sums cost more than the rows."""
+    committed = paid = Decimal("0.00")
+    for status, amount in Payment.objects.filter(project_id=project.pk).order_by().values_list("status", "amount"):
+        if amount is None:
+            continue
+        if status != PaymentStatus.CANCELLED:
+            committed += amount
+        if status == PaymentStatus.PAID:
+            paid += amount
+    return PaidSoFar(committed, paid)
 
 
 def funding_panel(project: Project, *, sees_amounts: bool) -> dict[str, Any]:

@@ -501,19 +501,20 @@ def test_the_cycles_page_shows_each_ramp_as_a_chain(as_, programme, project, ide
     assert f'href="{url("cycle_new", project.pk)}?follows={two.pk}"' in html
 
 
-def test_the_ramps_partial_draws_each_chain_with_arrows(programme, project, idea):
-    from django.template.loader import render_to_string
-
+def test_the_overview_ramps_draw_each_chain_with_arrows(programme, project, idea):
     from projects.cycles import ramps_for
+    from projects.tables import ramps_html
 
     one = plan(project, idea, programme.nurse)
     plan(project, idea, programme.nurse, follows=one)
     plan(project, idea, programme.nurse, follows=one)
-    html = render_to_string("projects/cycles/_ramps.html", {"ramps": ramps_for(project)})
+    html = ramps_html(ramps_for(project))
     assert re.findall(r">PDSA (\d) · Planned</a>", html) == ["1", "2", "3"]
     assert html.count("→") == 2  # 1 → 2, and the branch: from 1 → 3
     assert ">From PDSA 1</a>" in html
-    assert "No PDSA cycles yet." in render_to_string("projects/cycles/_ramps.html", {"ramps": []})
+    assert f'href="{one.get_absolute_url()}">From PDSA 1</a>' in html
+    assert 'aria-label="Ramp of 1 cycle, branching from PDSA 1"' in html
+    assert ramps_html([]) == ""
 
 
 def test_a_cycle_shows_its_four_parts_and_its_place_in_the_ramp(as_, programme, project, idea, cycle):
