@@ -17,8 +17,10 @@ from django.utils.dates import MONTHS, WEEKDAYS
 from django.utils.formats import date_format, get_format, time_format
 from django.utils.safestring import SafeString, mark_safe
 
-from evaluation.models import FollowUpKind, FollowUpStatus
+from evaluation.follow_up_badges import follow_up_badge
+from evaluation.models import FollowUpKind
 from evaluation.selectors import CoachFollowUp
+from microsystems.html_rows import url_pattern
 from projects.models import Project, Step
 
 from .coaches import DirectoryRow
@@ -77,14 +79,6 @@ class _Formats:
         return "".join(pieces)
 
 
-SENTINEL = 987654321
-
-
-def _url(name: str) -> str:
-    """The URL of ``name`` with ``{}`` where the object's id goes: one ``reverse`` for a whole list."""
-    return escape(reverse(name, args=[SENTINEL])).replace(str(SENTINEL), "{}")
-
-
 # Choice labels escaped once: a row's ``get_FOO_display`` would look each up again.
 STATUS_LABELS = {value: escape(str(label)) for value, label in SessionStatus.choices}
 FORMAT_LABELS = {value: escape(str(label)) for value, label in SessionFormat.choices}
@@ -112,7 +106,7 @@ def _length(row: dict[str, Any]) -> str:
 def session_rows_html(rows: Iterable[dict[str, Any]], *, with_project: bool) -> SafeString:
     """The body rows of a page of sessions: the values of ``session_selectors.SESSION_ROW`` with ``attended`` and
     ``actions_count``, and those of ``SESSION_ROW_PROJECT`` too ``with_project``."""
-    session_url, project_url = _url("coaching:session"), _url("coaching:project_sessions")
+    session_url, project_url = url_pattern("coaching:session"), url_pattern("coaching:project_sessions")
     formats, html = _Formats(), []
     for s in rows:
         project = ""
@@ -140,7 +134,7 @@ def session_rows_html(rows: Iterable[dict[str, Any]], *, with_project: bool) -> 
 
 def caseload_rows_html(rows: Iterable[CaseloadRow], *, csrf_token: str) -> SafeString:
     """The coach home's caseload rows, each with its "Log a session" button (a POST form)."""
-    sessions_url, start_url = _url("coaching:project_sessions"), _url("coaching:session_new")
+    sessions_url, start_url = url_pattern("coaching:project_sessions"), url_pattern("coaching:session_new")
     formats, html = _Formats(), []
     token = escape(csrf_token)
     for row in rows:
@@ -174,7 +168,7 @@ def caseload_rows_html(rows: Iterable[CaseloadRow], *, csrf_token: str) -> SafeS
 
 def week_items_html(sessions: Iterable[WeekSession]) -> SafeString:
     """The coach home's list of this week's sessions."""
-    session_url = _url("coaching:session")
+    session_url = url_pattern("coaching:session")
     formats, html = _Formats(), []
     for s in sessions:
         when = f"{formats.day(s.on, 'l j F')}, {formats.clock(s.starts_at)}"
@@ -188,23 +182,12 @@ def week_items_html(sessions: Iterable[WeekSession]) -> SafeString:
     return mark_safe("\n".join(html))  # noqa: S308  (every value is escaped above)
 
 
-FOLLOW_UP_STATUS_BADGES = {
-    FollowUpStatus.HELD: '<span class="badge text-bg-success">Held</span>',
-    FollowUpStatus.CANCELLED: '<span class="badge text-bg-secondary">Cancelled</span>',
-}
-
-
 def follow_up_items_html(follow_ups: Iterable[CoachFollowUp]) -> SafeString:
     """The coach home's list of follow-ups due, with the badges of ``evaluation/_state.html``."""
-    follow_up_url = _url("evaluation:follow_up")
+    follow_up_url = url_pattern("evaluation:follow_up")
     formats, html = _Formats(), []
     for f in follow_ups:
-        if f.overdue:
-            badge = '<span class="badge text-bg-danger">Overdue</span>'
-        elif f.due:
-            badge = '<span class="badge text-bg-warning">Due</span>'
-        else:
-            badge = FOLLOW_UP_STATUS_BADGES.get(f.status, '<span class="badge text-bg-light border">Scheduled</span>')
+        badge = follow_up_badge(overdue=f.overdue, due=f.due, status=f.status)
         html.append(
             f'<li class="mb-2"><a href="{follow_up_url.format(f.pk)}">{FOLLOW_UP_KINDS.get(f.kind) or escape(f.kind)}: '
             f"{escape(f.project_title)}</a>, due {formats.day(f.due_on)}\n"
@@ -216,7 +199,7 @@ def follow_up_items_html(follow_ups: Iterable[CoachFollowUp]) -> SafeString:
 
 def directory_rows_html(rows: Iterable[DirectoryRow]) -> SafeString:
     """The coach directory's rows (from the profile's fields that ``coaches.coach_directory`` loads)."""
-    coach_url = _url("coaching:coach")
+    coach_url = url_pattern("coaching:coach")
     formats, hours, html = _Formats(), {}, []
     for row in rows:
         coach = row.coach

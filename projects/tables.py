@@ -13,10 +13,12 @@ from typing import Any
 
 import django_tables2 as tables
 from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.urls import reverse
 from django.utils.formats import date_format, get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
+
+from evaluation.follow_up_badges import follow_up_badge
+from microsystems.html_rows import url_pattern
 
 from .measure_csv import plain_number
 from .models import (
@@ -32,7 +34,6 @@ from .models import (
     Typology,
 )
 
-SENTINEL = 987654321
 MONTH_LEVEL = set("bEFLmMnNtyY")  # date format characters that do not change within a month
 
 
@@ -136,18 +137,13 @@ def rows_html(rows: list[dict[str, Any]], list_url: str) -> SafeString:
     return mark_safe("\n    ".join(html))  # noqa: S308  (every value is escaped above)
 
 
-def _value_url(name: str, project_id: int, measure_id: int) -> str:
-    """The URL of a measure's value ``name`` with ``{}`` where the value's id goes: one ``reverse`` per list."""
-    return escape(reverse(name, args=[project_id, measure_id, SENTINEL])).replace(str(SENTINEL), "{}")
-
-
 def value_rows_html(
     values: list[MeasureValue], *, project_id: int, measure_id: int, can_edit: bool, csrf_token: str = ""
 ) -> SafeString:
     """The measure page's data rows as they read, with "Change" and "Remove" for those who may edit."""
     if can_edit:
-        edit_url = _value_url("projects:measure_value_edit", project_id, measure_id)
-        remove_url = _value_url("projects:measure_value_remove", project_id, measure_id)
+        edit_url = url_pattern("projects:measure_value_edit", project_id, measure_id)
+        remove_url = url_pattern("projects:measure_value_remove", project_id, measure_id)
         token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">' if csrf_token else ""
     dates, html = DateTexts(), []
     for v in values:
@@ -283,7 +279,7 @@ def ramps_html(ramps: Iterable[Any]) -> SafeString:
     for ramp in ramps:
         if link is None:
             first = ramp.cycles[0]
-            link = escape(reverse("projects:cycle", args=[first.project_id, SENTINEL])).replace(str(SENTINEL), "{}")
+            link = url_pattern("projects:cycle", first.project_id)
         count = len(ramp.cycles)
         label = f"Ramp of {count} cycle{'' if count == 1 else 's'}"
         start = ""
@@ -320,7 +316,7 @@ def measures_html(measures: Iterable[Any]) -> SafeString:
     kinds = {value: escape(str(label).lower()) for value, label in MeasureKind.choices}
     for m in measures:
         if link is None:
-            link = escape(reverse("projects:measure", args=[m.project_id, SENTINEL])).replace(str(SENTINEL), "{}")
+            link = url_pattern("projects:measure", m.project_id)
         if m.points:
             points = f"{m.points} point{'' if m.points == 1 else 's'}"
             data = f"{points}; latest {escape(m.latest_shown)} on {dates(m.latest_on)}"
@@ -336,12 +332,6 @@ def measures_html(measures: Iterable[Any]) -> SafeString:
     return _safe(items)
 
 
-FOLLOW_UP_BADGES = {
-    "held": '<span class="badge text-bg-success">Held</span>',
-    "cancelled": '<span class="badge text-bg-secondary">Cancelled</span>',
-}
-
-
 def follow_ups_html(follow_ups: Iterable[Any]) -> SafeString:
     """The overview's follow-ups as list items with their badges (``with_state`` has set ``overdue`` and ``due``)."""
     items = []
@@ -349,13 +339,8 @@ def follow_ups_html(follow_ups: Iterable[Any]) -> SafeString:
     dates = DateTexts()
     for f in follow_ups:
         if link is None:
-            link = escape(reverse("evaluation:follow_up", args=[SENTINEL])).replace(str(SENTINEL), "{}")
-        if f.overdue:
-            badge = '<span class="badge text-bg-danger">Overdue</span>'
-        elif f.due:
-            badge = '<span class="badge text-bg-warning">Due</span>'
-        else:
-            badge = FOLLOW_UP_BADGES.get(f.status, '<span class="badge text-bg-light border">Scheduled</span>')
+            link = url_pattern("evaluation:follow_up")
+        badge = follow_up_badge(overdue=f.overdue, due=f.due, status=f.status)
         coach = f"With {escape(f.assigned_to.get_full_name())}" if f.assigned_to else "No coach assigned"
         items.append(
             f'<li class="mb-2"><a href="{link.format(f.pk)}">{escape(str(f.get_kind_display()))}</a>, '
