@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 from practices.permissions import roles_of
 from projects.models import Project, TeamMember
@@ -114,10 +115,16 @@ def team_of(project: Project) -> QuerySet[TeamMember]:
     return project.team.select_related("user").order_by("-is_champion", "kind", "name", "user__full_name", "pk")
 
 
+_PROJECT_FOLLOW_UPS = CompiledQuery(
+    lambda project_id: (
+        FollowUp.objects.filter(project_id=project_id).select_related("assigned_to").order_by("due_on", "pk")
+    )
+)
+
+
 def project_follow_ups(project: Project, today: date) -> list[FollowUp]:
-    """A project's follow-ups for its overview, with their badges: one query."""
-    rows = FollowUp.objects.filter(project=project).select_related("assigned_to").order_by("due_on", "pk")
-    return with_state(list(rows), today)
+    """A project's follow-ups for its overview, with their badges: one query, compiled once per process."""
+    return with_state(_PROJECT_FOLLOW_UPS(project.pk), today)
 
 
 @dataclass(frozen=True)

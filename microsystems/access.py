@@ -28,13 +28,18 @@ def get_in_scope_or_404(scope: QuerySet[T], request: HttpRequest, **lookup: Any)
     try:
         return scope.get(**lookup)
     except ObjectDoesNotExist:
-        log.warning(
-            "access denied or missing: user=%s path=%s from=%s",
-            getattr(request.user, "pk", None),
-            request.path,
-            client_address(request),
-        )
-        raise Http404(f"No {scope.model._meta.verbose_name} here.") from None
+        raise not_in_scope(request, str(scope.model._meta.verbose_name)) from None
+
+
+def not_in_scope(request: HttpRequest, what: str) -> Http404:
+    """A 404 for something missing or outside the user's scope (the two look the same), logged."""
+    log.warning(
+        "access denied or missing: user=%s path=%s from=%s",
+        getattr(request.user, "pk", None),
+        request.path,
+        client_address(request),
+    )
+    return Http404(f"No {what} here.")
 
 
 def deny(request: HttpRequest, what: str) -> Http404:

@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q,
 from django.db.models.functions import Coalesce
 
 from coaching.models import Session, SessionStatus
+from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 from projects.models import Project
 
@@ -53,17 +54,24 @@ def commissioners_for(user: User | AnonymousUser, *kinds: str) -> QuerySet[Commi
 DIRECTORY_FIELDS = ("ods_code", "name", "postcode", "list_size", "engagement", "cohort", "pcn__name")
 
 
+_PCNS_OF_COMMISSIONERS = CompiledQuery(  # no join to practices, so no DISTINCT: straight from the index
+    lambda commissioner_ids: (
+        Pcn.objects.filter(commissioner_id__in=commissioner_ids).order_by("name").values_list("pk", "name")
+    )
+)
+
+
 def pcn_choices_for(user: User | AnonymousUser) -> list[tuple[int, str]]:
     """The PCNs of the practices a user may see, as (id, name) for the directory's filter."""
     roles = roles_of(user)
     if roles.is_admin:
         scope = Pcn.objects.all()
     else:
-        own = Q(commissioner_id__in=roles.commissioners_with(*ProgrammeRoleKind.values))
-        if roles.practices:
-            scope = Pcn.objects.filter(own | Q(practices__in=list(roles.practices))).distinct()
-        else:  # no join to practices, so no DISTINCT: a lead's list comes straight from the index
-            scope = Pcn.objects.filter(own)
+        commissioners = roles.commissioners_with(*ProgrammeRoleKind.values)
+        if not roles.practices:  # a lead's or coach's list, the one most asked for
+            return _PCNS_OF_COMMISSIONERS(sorted(commissioners))
+        scope = Pcn.objects.filter(Q(commissioner_id__in=commissioners) | Q(practices__in=list(roles.practices)))
+        scope = scope.distinct()
     return list(scope.order_by("name").values_list("pk", "name"))
 
 

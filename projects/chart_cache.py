@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from microsystems.broker import publish
+from microsystems.compiled import CompiledQuery
 
 from .chart_links import signed_url
 from .charts import (
@@ -138,9 +139,11 @@ def load_chart_data(measure_id: int) -> ChartData | None:
     return ChartData(measure=measure, series=series_of(measure, values), cycles=_cycles_of(measure.project_id))
 
 
+_CYCLE_DATES = CompiledQuery(lambda project_id: PdsaCycle.objects.filter(project_id=project_id).values(*CYCLE_FIELDS))
+
+
 def _cycles_of(project_id: int) -> list[CycleSpan]:
-    rows = PdsaCycle.objects.filter(project_id=project_id).values(*CYCLE_FIELDS)
-    return cycle_spans(CycleSpan.from_dates(**row) for row in rows)
+    return cycle_spans(CycleSpan.from_dates(**row) for row in _CYCLE_DATES(project_id))
 
 
 def unit_label(measure: Measure) -> str:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as format_date
 
 from microsystems.audit import audit
+from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 
 from .models import ActDecision, ChangeIdea, Measure, PdsaCycle, Project, SpecificAim
@@ -444,13 +445,19 @@ def ramps_of(cycles: Iterable[PdsaCycle], *, known: dict[int, PdsaCycle] | None 
     return ramps
 
 
+_OVERVIEW_CYCLES = CompiledQuery(  # only what ``stage`` and the badges read
+    lambda project_id: PdsaCycle.objects.filter(project_id=project_id)
+    .select_related("change_idea")
+    .only(
+        "project_id", "number", "follows_id", "change_idea_id", "results", "decision", "actual_start",
+        "observations", "as_planned", "change_idea__title",
+    )
+)  # fmt: skip
+
+
 def ramps_for(project: Project) -> list[Ramp]:
     """The project's cycles as ramps (see ``Ramp``), in one query: for the project overview."""
-    fields = ("project_id", "number", "follows_id", "change_idea_id", "results", "decision", "actual_start")
-    cycles = project.cycles.select_related("change_idea").only(
-        *fields, "observations", "as_planned", "change_idea__title"
-    )
-    return ramps_of(cycles)  # only what ``stage`` and the badges read
+    return ramps_of(_OVERVIEW_CYCLES(project.pk))
 
 
 @dataclass(frozen=True)

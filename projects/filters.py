@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from evaluation.reporting import years_offered
+from microsystems.compiled import CompiledQuery
 from microsystems.filtering import PlainSelectsMixin, SharedChoices
 from microsystems.models import User
 from practices.models import ProgrammeRoleKind
@@ -14,23 +15,31 @@ from practices.permissions import roles_of
 from .models import Project, Step, Typology, financial_year_label
 from .selectors import MISSING_CHOICES, missing_condition, started_in
 
+_COACHES_OF_COMMISSIONERS = CompiledQuery(
+    lambda commissioner_ids: (
+        User.objects.filter(
+            programme_roles__role=ProgrammeRoleKind.COACH, programme_roles__commissioner_id__in=commissioner_ids
+        )
+        .distinct()
+        .order_by("full_name")
+        .values_list("pk", "full_name", "email")
+    )
+)
+
 
 def coach_choices(user: User, projects: QuerySet[Project]) -> list[tuple[int, str]]:
     """The coaches to filter by, as (id, name), in one query: the coaches of the user's commissioners,
     or for practice staff the coaches of the projects they can see."""
     commissioners = roles_of(user).commissioners_with(*ProgrammeRoleKind.values)
     if commissioners:
-        coaches = User.objects.filter(
-            programme_roles__role=ProgrammeRoleKind.COACH, programme_roles__commissioner_id__in=commissioners
-        ).distinct()
+        rows = _COACHES_OF_COMMISSIONERS(sorted(commissioners))
     else:
         projects = projects.order_by()
         coaches = User.objects.filter(
             Q(pk__in=projects.values("lead_coach_id")) | Q(pk__in=projects.values("co_coach_id"))
         )
-    return [
-        (pk, name or email) for pk, name, email in coaches.order_by("full_name").values_list("pk", "full_name", "email")
-    ]
+        rows = list(coaches.order_by("full_name").values_list("pk", "full_name", "email"))
+    return [(pk, name or email) for pk, name, email in rows]
 
 
 class ProjectFilter(PlainSelectsMixin, django_filters.FilterSet):

@@ -18,7 +18,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from microsystems.access import AuthenticatedRequest, get_in_scope_or_404
+from microsystems.access import AuthenticatedRequest, get_in_scope_or_404, not_in_scope
+from microsystems.compiled import CompiledQuery
 from microsystems.forms import apply_error
 
 from .chart_cache import charts_for
@@ -50,9 +51,19 @@ def _is_htmx(request: AuthenticatedRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+_MEASURE = CompiledQuery(
+    lambda project_id, measure_id: Measure.objects.filter(project_id=project_id, pk=measure_id).select_related(
+        "specific_aim"
+    )
+)
+_VALUES = CompiledQuery(lambda measure_id: MeasureValue.objects.filter(measure_id=measure_id))
+
+
 def _get_measure(request: AuthenticatedRequest, project: Project, measure_id: int) -> Measure:
-    scope = Measure.objects.filter(project=project).select_related("specific_aim")
-    measure = get_in_scope_or_404(scope, request, pk=measure_id)
+    """The project's measure (a 404 for any other), read with a query compiled once per process."""
+    measure = next(iter(_MEASURE(project.pk, measure_id)), None)
+    if measure is None:
+        raise not_in_scope(request, "measure")
     measure.project = project  # already read: no join for it
     return measure
 
@@ -145,7 +156,7 @@ def _measure_page(
     status: int = 200,
 ) -> HttpResponse:
     can_edit = request.user.has_perm(EDIT, project)
-    values = list(measure.values.all())
+    values = _VALUES(measure.pk)  # in period order, as ``measure.values`` gives them
     context = {
         "project": project,
         "measure": measure,

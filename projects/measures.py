@@ -19,6 +19,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from microsystems.audit import audit
+from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 
 from .analysis import CONCERN, IMPROVEMENT, RunChart, XmrChart, xmr_chart
@@ -403,21 +404,33 @@ def _described(measure: Measure, value: MeasureValue) -> str:
 # Reads
 
 
-def measures_with_latest(project: Project, *, fields: tuple[str, ...] = ()) -> list[Measure]:
-    """The project's measures, each with ``points`` (how many values), ``latest_value``, ``latest_on``
-    and ``latest_shown`` (the value with its unit, "6.5 days").
-
-    One query whatever the number of measures and values.
-    """
+def _measures_with_latest(fields: tuple[str, ...]) -> CompiledQuery[Measure]:
     latest = MeasureValue.objects.filter(measure=OuterRef("pk")).order_by("-period")
-    measures = project.measures.only(*fields) if fields else project.measures.select_related("specific_aim")
-    rows: list[Measure] = list(
-        measures.annotate(
+
+    def build(project_id: int) -> Any:
+        measures = Measure.objects.filter(project_id=project_id)
+        measures = measures.only(*fields) if fields else measures.select_related("specific_aim")
+        return measures.annotate(
             points=Count("values"),
             latest_value=Subquery(latest.values("value")[:1]),
             latest_on=Subquery(latest.values("on")[:1]),
         ).order_by("kind", "name", "pk")  # an aggregate drops Meta.ordering: the order would be the database's
-    )
+
+    return CompiledQuery(build)
+
+
+_WITH_LATEST: dict[tuple[str, ...], CompiledQuery[Measure]] = {}
+
+
+def measures_with_latest(project: Project, *, fields: tuple[str, ...] = ()) -> list[Measure]:
+    """The project's measures, each with ``points`` (how many values), ``latest_value``, ``latest_on``
+    and ``latest_shown`` (the value with its unit, "6.5 days").
+
+    One query whatever the number of measures and values, compiled once per process for each ``fields``.
+    """
+    if fields not in _WITH_LATEST:
+        _WITH_LATEST[fields] = _measures_with_latest(fields)
+    rows = _WITH_LATEST[fields](project.pk)
     for m in rows:
         latest_value = m.latest_value  # type: ignore[attr-defined]
         shown = amount(latest_value, m.unit, places=3) if latest_value is not None else ""

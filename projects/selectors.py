@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from coaching.models import CoachingAgreement
+from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 from practices.models import OdsStatus, Practice, ProgrammeRoleKind
 from practices.permissions import roles_of
@@ -16,6 +17,7 @@ from .models import (
     FundingRoute,
     Payment,
     Project,
+    SpecificAim,
     Step,
     StepChange,
     TeamMember,
@@ -56,25 +58,35 @@ ROW_FIELDS = (
 )  # fmt: skip
 
 
-def list_rows(projects: QuerySet[Project]) -> QuerySet[Project]:
-    """The list's rows as plain dicts with only the columns they show: model instances cost time on every row."""
-    return projects.values(*ROW_FIELDS)
+def list_keys(projects: QuerySet[Project]) -> QuerySet[Project, Any]:
+    """The list's rows as ids alone, for the table to sort and page: the database then sorts the matching ids,
+    not every matching row joined to all it shows. ``rows_by_id`` reads the columns of one page's rows."""
+    return projects.values("pk")
 
 
-def project_list(user: User | AnonymousUser) -> QuerySet[Project]:
-    return list_rows(projects_for(user))
+_LIST_ROWS = CompiledQuery(lambda ids: Project.objects.filter(pk__in=ids).order_by().values(*ROW_FIELDS))
+
+
+def rows_by_id(ids: list[int]) -> list[dict[str, Any]]:
+    """The list's rows for these project ids, in their order, as plain dicts with only the columns they show
+    (model instances cost time on every row): one query, compiled once per process."""
+    rows = {row["pk"]: row for row in _LIST_ROWS(sorted(ids))}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+_CHAMPIONS = CompiledQuery(
+    lambda project_ids: (
+        TeamMember.objects.filter(project_id__in=project_ids, is_champion=True)
+        .order_by()  # one champion a project at most: the team's ordering would only cost
+        .values_list("project_id", "name", "user__full_name", "user__email")
+    )
+)
 
 
 def complete_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add each row's champions and whether it is its practice's first project, with two small queries."""
-    ids = [row["pk"] for row in rows]
     champions: dict[int, list[str]] = {}
-    names = (
-        TeamMember.objects.filter(project_id__in=ids, is_champion=True)
-        .order_by()  # one champion a project at most: the team's ordering would only cost
-        .values_list("project_id", "name", "user__full_name", "user__email")
-    )
-    for project_id, name, full_name, email in names:
+    for project_id, name, full_name, email in _CHAMPIONS(sorted(row["pk"] for row in rows)):
         champions.setdefault(project_id, []).append(full_name or name or email)
     first = first_project_ids({row["practice_id"] for row in rows})
     for row in rows:
@@ -83,23 +95,41 @@ def complete_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def first_project_ids(practice_ids: set[int]) -> dict[int, int]:
-    """Each practice's first project, by practice id: the one already paid as its first, else the earliest start
-    (then the lowest id). Once paid as first, a project stays first even if an earlier one is entered later."""
-    paid_as_first = Payment.objects.filter(project=OuterRef("pk"), route=FundingRoute.FIRST_PROJECT)
-    earliest = (
+_FIRST_PROJECTS = CompiledQuery(
+    lambda practice_ids: (
         Project.objects.filter(practice_id__in=practice_ids)
-        .annotate(paid_as_first=Exists(paid_as_first))
+        .annotate(
+            paid_as_first=Exists(Payment.objects.filter(project=OuterRef("pk"), route=FundingRoute.FIRST_PROJECT))
+        )
         .order_by("practice_id", "-paid_as_first", "starts_on", "pk")
         .values_list("practice_id", "pk")
     )
+)
+
+
+def first_project_ids(practice_ids: set[int]) -> dict[int, int]:
+    """Each practice's first project, by practice id: the one already paid as its first, else the earliest start
+    (then the lowest id). Once paid as first, a project stays first even if an earlier one is entered later."""
     first: dict[int, int] = {}
-    for practice_id, pk in earliest:
+    for practice_id, pk in _FIRST_PROJECTS(sorted(practice_ids)):
         first.setdefault(practice_id, pk)
     return first
 
 
-def project_for_overview(user: User | AnonymousUser) -> QuerySet[Project]:
+def sees_project(user: User | AnonymousUser, project: Project) -> bool:
+    """``projects_for``'s rule for one project already read (with its practice): no query."""
+    if not user.is_authenticated:
+        return False
+    roles = roles_of(user)
+    if roles.is_admin or project.practice.commissioner_id in roles.commissioners_with(ProgrammeRoleKind.LEAD):
+        return True
+    if roles.holds(ProgrammeRoleKind.COACH) and user.pk in {project.lead_coach_id, project.co_coach_id}:
+        return True
+    return project.practice_id in roles.practices
+
+
+def project_with_lists(user: User | AnonymousUser) -> QuerySet[Project]:
+    """The user's projects with what the team and step pages read: team, sections, aims and step history."""
     return (
         with_first_flag(projects_for(user))
         .select_related("practice", "practice__commissioner", "practice__pcn", "lead_coach", "co_coach", "agreement")
@@ -111,6 +141,66 @@ def project_for_overview(user: User | AnonymousUser) -> QuerySet[Project]:
             Prefetch("step_changes", queryset=StepChange.objects.select_related("changed_by")),
         )
     )
+
+
+_OVERVIEW_PROJECT = CompiledQuery(
+    lambda pk: Project.objects.filter(pk=pk).select_related(
+        "practice", "practice__pcn", "lead_coach", "co_coach", "agreement"
+    )
+)
+
+
+def project_for_overview(user: User | AnonymousUser, pk: int) -> Project | None:
+    """The project if the user may see it, with ``is_first`` (``first_project_ids``' rule), else None.
+
+    Read by id and checked with ``sees_project``, both compiled once per process: the overview is
+    the page most opened, and building its scoped query cost more than the database spent on it.
+    """
+    project = next(iter(_OVERVIEW_PROJECT(pk)), None)
+    if project is None or not sees_project(user, project):
+        return None
+    project.is_first = first_project_ids({project.practice_id}).get(project.practice_id) == project.pk  # type: ignore[attr-defined]
+    return project
+
+
+_PROJECT_WITH_PRACTICE = CompiledQuery(lambda pk: Project.objects.filter(pk=pk).select_related("practice"))
+
+
+def project_with_practice(user: User | AnonymousUser, pk: int) -> Project | None:
+    """The project with its practice if the user may see it (``sees_project``), else None: one compiled query."""
+    project = next(iter(_PROJECT_WITH_PRACTICE(pk)), None)
+    return project if project is not None and sees_project(user, project) else None
+
+
+# A project's own lists, each one query compiled once per process (see ``microsystems.compiled``).
+team_of = CompiledQuery(lambda project_id: TeamMember.objects.filter(project_id=project_id).select_related("user"))
+section_states_of = CompiledQuery(  # read as a set: no order, so no join to the project for the default ordering
+    lambda project_id: (
+        WorkbookSection.objects.filter(project_id=project_id).only("project_id", "key", "complete").order_by()
+    )
+)
+aims_of = CompiledQuery(lambda project_id: SpecificAim.objects.filter(project_id=project_id))
+step_changes_of = CompiledQuery(
+    lambda project_id: StepChange.objects.filter(project_id=project_id).select_related("changed_by")
+)
+
+
+_ANY_PRACTICE_TO_START = CompiledQuery(
+    lambda commissioner_ids, practice_ids: (
+        Practice.objects.filter(
+            Q(commissioner_id__in=commissioner_ids) | Q(pk__in=practice_ids), ods_status=OdsStatus.ACTIVE
+        )
+        .order_by()
+        .values_list("pk", flat=True)[:1]
+    )
+)
+
+
+def may_start_projects(user: User | AnonymousUser) -> bool:
+    """Whether ``practices_to_start_projects`` has any: one query, compiled once per process."""
+    roles = roles_of(user)
+    leads = roles.commissioners_with(ProgrammeRoleKind.LEAD)
+    return bool(_ANY_PRACTICE_TO_START(sorted(leads), sorted(roles.practices)))
 
 
 def practices_to_start_projects(user: User | AnonymousUser) -> QuerySet[Practice]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from evaluation.followups import cancel_follow_ups, schedule_follow_ups
 from microsystems.audit import audit
+from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 from practices.models import PracticeMembership, StaffRole
 
@@ -178,20 +179,25 @@ def assign_coaches(
 
 
 def missing_to_leave(
-    project: Project, *, cycles: Iterable[Any] | None = None, measure_points: Iterable[int] | None = None
+    project: Project,
+    *,
+    team: Iterable[TeamMember] | None = None,
+    sections: Iterable[WorkbookSection] | None = None,
+    cycles: Iterable[Any] | None = None,
+    measure_points: Iterable[int] | None = None,
 ) -> list[str]:
     """What the method asks for before the project leaves its current step, in plain words.
 
-    A page that has already loaded the project's cycles and its measures' point counts passes
-    them, so Treat's guard costs no more queries.
+    A page that has already read the project's team, sections, cycles and its measures' point
+    counts passes them, so the guards cost it no more queries.
     """
     if project.step == Step.ORGANISE:
-        return _missing_in_organise(project)
+        return _missing_in_organise(project, list(project.team.all() if team is None else team))
     if project.step == Step.ASSESS:
-        done = {s.key for s in project.sections.all() if s.complete}
+        done = {s.key for s in (project.sections.all() if sections is None else sections) if s.complete}
         return [f"Mark {SECTIONS_BY_KEY[key].title} complete." for key in FIVE_PS if key not in done]
     if project.step == Step.DIAGNOSE:
-        data = dict(project.sections.filter(key__in=["theme", "global_aim"]).values_list("key", "data"))
+        data = dict(_THEME_AND_AIM(project.pk))
         missing = []
         if not is_written(data.get("theme", {}).get("theme", "")):
             missing.append("Write the theme.")
@@ -202,6 +208,15 @@ def missing_to_leave(
     if project.step == Step.TREAT:
         return missing_to_complete(project, cycles=cycles, measure_points=measure_points)
     return []
+
+
+_THEME_AND_AIM = CompiledQuery(
+    lambda project_id: (
+        WorkbookSection.objects.filter(project_id=project_id, key__in=["theme", "global_aim"])
+        .order_by()
+        .values_list("key", "data")
+    )
+)
 
 
 def missing_to_complete(
@@ -224,8 +239,7 @@ def missing_to_complete(
     return missing
 
 
-def _missing_in_organise(project: Project) -> list[str]:
-    team = list(project.team.all())
+def _missing_in_organise(project: Project, team: list[TeamMember]) -> list[str]:
     missing = []
     if not any(m.is_champion for m in team):
         missing.append("Name a champion.")

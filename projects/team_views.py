@@ -13,7 +13,7 @@ from microsystems.forms import apply_error
 
 from .forms import MEMBER_FORMS, NoPatientRepForm, member_form
 from .models import MeetingRole, MemberKind, Project, Step, TeamMember
-from .selectors import project_for_overview
+from .selectors import project_with_lists
 from .services import (
     ProjectError,
     add_team_member,
@@ -49,7 +49,7 @@ def _team_page(request: AuthenticatedRequest, project: Project, reason_form: NoP
 
 @login_required
 def team(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    project = get_in_scope_or_404(project_for_overview(request.user), request, pk=pk)
+    project = get_in_scope_or_404(project_with_lists(request.user), request, pk=pk)
     return _team_page(request, project, NoPatientRepForm(initial={"reason": project.no_patient_rep_reason}))
 
 
@@ -139,7 +139,7 @@ def meeting_role(request: AuthenticatedRequest, pk: int, member_id: int) -> Http
 @login_required
 @require_POST
 def no_patient_rep(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    project = get_in_scope_or_404(project_for_overview(request.user), request, pk=pk)
+    project = get_in_scope_or_404(project_with_lists(request.user), request, pk=pk)
     if not request.user.has_perm("projects.manage_team", project):
         raise deny(request, "projects.manage_team")
     form = NoPatientRepForm(request.POST)

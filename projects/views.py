@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from evaluation.selectors import project_follow_ups
-from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
+from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404, not_in_scope
 from microsystems.forms import apply_error
 from practices.selectors import pcn_choices_for
 from practices.tables import CountingPaginator, table_links
@@ -32,14 +32,22 @@ from .forms import (
     WithdrawForm,
 )
 from .measures import measures_for_overview
-from .models import Project, SpecificAim, Step
+from .models import Project, SpecificAim, Step, StepChange, WorkbookSection
 from .payments.selectors import funding_panel
 from .selectors import (
+    aims_of,
     complete_rows,
-    list_rows,
+    list_keys,
+    may_start_projects,
     practices_to_start_projects,
     project_for_overview,
+    project_with_lists,
+    project_with_practice,
     projects_for,
+    rows_by_id,
+    section_states_of,
+    step_changes_of,
+    team_of,
 )
 from .services import (
     PossiblePatientData,
@@ -81,8 +89,14 @@ def posted(request: AuthenticatedRequest) -> QueryDict | None:
 
 
 def get_project(request: AuthenticatedRequest, pk: int, *, needs: str = "") -> Project:
-    """The project through the user's scope (404 outside it), checked against ``needs`` if given."""
-    project = get_in_scope_or_404(projects_for(request.user).select_related("practice"), request, pk=pk)
+    """The project through the user's scope (404 outside it), checked against ``needs`` if given.
+
+    Read by id (with its practice) in a query compiled once per process, then checked with
+    ``sees_project``, the scope's rule: most project pages start here.
+    """
+    project = project_with_practice(request.user, pk)
+    if project is None:
+        raise not_in_scope(request, "project")
     if needs and not request.user.has_perm(needs, project):
         raise deny(request, needs)
     return project
@@ -97,10 +111,11 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
         request.GET, queryset=scope, pcns=pcn_choices_for(request.user), coaches=coach_choices(request.user, scope)
     )
     matching = project_filter.qs
-    table = ProjectTable(list_rows(matching))
+    table = ProjectTable(list_keys(matching))
     paginate = {"per_page": 25, "paginator_class": CountingPaginator, "count_of": matching}  # counted without joins
     RequestConfig(request, paginate=paginate).configure(table)
-    rows = complete_rows(list(table.page.object_list.data)) if table.paginator.count else []
+    ids = [row["pk"] for row in table.page.object_list.data] if table.paginator.count else []
+    rows = complete_rows(rows_by_id(ids))
     context = {
         "filter": project_filter,
         "table": table,
@@ -108,7 +123,7 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
         "rows_html": rows_html(rows, reverse("projects:list")),
         "select_fields": project_filter.select_fields(),
         "filtered": any(request.GET.get(name) for name in project_filter.filters),
-        "can_start": practices_to_start_projects(request.user).exists(),
+        "can_start": may_start_projects(request.user),
     }
     return render(request, "projects/list.html", context)
 
@@ -131,42 +146,46 @@ def create(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "projects/project_form.html", {"form": form, "project": None})
 
 
-def _workbook_progress(project: Project) -> list[dict[str, Any]]:
+def _workbook_progress(sections: list[WorkbookSection]) -> list[dict[str, Any]]:
     """The workbook's sections for each step that has a page, with which are marked complete."""
-    complete = {s.key for s in project.sections.all() if s.complete}
+    complete = {s.key for s in sections if s.complete}
     rows = []
     for step in WORKBOOK_PAGES:
         keys = [s.key for s in sections_for(step)]
-        sections = [{"title": s.title, "complete": s.key in complete} for s in sections_for(step)]
+        sections_shown = [{"title": s.title, "complete": s.key in complete} for s in sections_for(step)]
         rows.append(
             {
                 "step": step,
                 "label": step.label,
-                "sections": sections,
-                "sections_html": sections_html(sections),
+                "sections": sections_shown,
+                "sections_html": sections_html(sections_shown),
                 "done": len(complete.intersection(keys)),
             }
         )
     return rows
 
 
-def _progress(project: Project) -> list[dict[str, Any]]:
+def _progress(project: Project, step_changes: list[StepChange]) -> list[dict[str, Any]]:
     """The steps with where the project is; a withdrawn project shows the step it stopped at."""
     if project.step != Step.WITHDRAWN:
         return step_progress(project)
-    stopped_at = next((c.from_step for c in project.step_changes.all() if c.to_step == Step.WITHDRAWN), Step.ORGANISE)
+    stopped_at = next((c.from_step for c in step_changes if c.to_step == Step.WITHDRAWN), Step.ORGANISE)
     rows = step_progress(Project(step=stopped_at))
     return [row | {"state": "withdrawn"} if row["state"] == "current" else row for row in rows]
 
 
 @login_required
 def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    project = get_in_scope_or_404(project_for_overview(request.user), request, pk=pk)
-    progress = _progress(project)
+    project = project_for_overview(request.user, pk)
+    if project is None:
+        raise not_in_scope(request, "project")
+    team, sections = team_of(project.pk), section_states_of(project.pk)
+    aims, step_changes = aims_of(project.pk), step_changes_of(project.pk)
+    progress = _progress(project, step_changes)
     ramps, measures = ramps_for(project), measures_for_overview(project)
     points = [m.points for m in measures]  # type: ignore[attr-defined]
-    loaded = {"cycles": [c for ramp in ramps for c in ramp.cycles], "measure_points": points}
-    team, aims, step_changes = list(project.team.all()), list(project.specific_aims.all()), project.step_changes.all()
+    cycles = [c for ramp in ramps for c in ramp.cycles]
+    read: dict[str, Any] = {"team": team, "sections": sections, "cycles": cycles, "measure_points": points}
     follow_ups = project_follow_ups(project, timezone.localdate())  # always one query: constant per page
     context = {
         "project": project,
@@ -175,9 +194,9 @@ def overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "champion": next((m for m in team if m.is_champion), None),
         "progress_html": progress_html(progress),
         "steps_done": sum(p["state"] == "done" for p in progress),
-        "missing": missing_to_leave(project, **loaded) if project.is_active else [],
+        "missing": missing_to_leave(project, **read) if project.is_active else [],
         "next_step": Step(project.next_step).label if project.next_step else "",
-        "workbook": _workbook_progress(project),
+        "workbook": _workbook_progress(sections),
         "step_changes": step_changes,
         "history_html": history_html(step_changes),
         "aims": aims,
@@ -236,7 +255,7 @@ def coaches(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def change_step(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    project = get_in_scope_or_404(project_for_overview(request.user), request, pk=pk)
+    project = get_in_scope_or_404(project_with_lists(request.user), request, pk=pk)
     if not request.user.has_perm("projects.change_step", project):
         raise deny(request, "projects.change_step")
     may_override = request.user.has_perm("projects.override_guard", project)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from microsystems.compiled import CompiledQuery
+
 from ..models import ApplicationStatus, FundingApplication, FundingRoute, Project, Tariff
 from ..selectors import first_project_ids
 
@@ -51,12 +53,15 @@ def is_first_project(project: Project) -> bool:
     return first_project_ids({project.practice_id}).get(project.practice_id) == project.pk
 
 
+_LIVE_APPLICATION = CompiledQuery(
+    lambda project_id: FundingApplication.objects.filter(
+        project_id=project_id, status__in=[ApplicationStatus.PENDING, ApplicationStatus.APPROVED]
+    ).order_by("-submitted_at", "pk")[:1]
+)
+
+
 def live_application(project: Project) -> FundingApplication | None:
-    return (
-        project.funding_applications.filter(status__in=[ApplicationStatus.PENDING, ApplicationStatus.APPROVED])
-        .order_by("-submitted_at")
-        .first()
-    )
+    return next(iter(_LIVE_APPLICATION(project.pk)), None)
 
 
 def funding_of(project: Project) -> Funding:

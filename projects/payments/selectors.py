@@ -15,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
+from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 from practices.models import Commissioner, ProgrammeRoleKind
 from practices.permissions import roles_of
@@ -210,7 +211,7 @@ class PaidSoFar:
 def paid_so_far(project: Project) -> PaidSoFar:
     """Summed here from the project's few payments: building the ORM's two filtered sums cost more than the rows."""
     committed = paid = Decimal("0.00")
-    for status, amount in Payment.objects.filter(project_id=project.pk).order_by().values_list("status", "amount"):
+    for status, amount in _PAYMENT_AMOUNTS(project.pk):
         if amount is None:
             continue
         if status != PaymentStatus.CANCELLED:
@@ -218,6 +219,18 @@ def paid_so_far(project: Project) -> PaidSoFar:
         if status == PaymentStatus.PAID:
             paid += amount
     return PaidSoFar(committed, paid)
+
+
+_TARIFF_AMOUNT = CompiledQuery(  # one a year at most: no order (its ordering would join the commissioner)
+    lambda commissioner_id, year: (
+        Tariff.objects.filter(commissioner_id=commissioner_id, financial_year=year)
+        .order_by()
+        .values_list("first_project_amount", flat=True)
+    )
+)
+_PAYMENT_AMOUNTS = CompiledQuery(
+    lambda project_id: Payment.objects.filter(project_id=project_id).order_by().values_list("status", "amount")
+)
 
 
 def funding_panel(project: Project, *, sees_amounts: bool) -> dict[str, Any]:
@@ -231,10 +244,8 @@ def funding_panel(project: Project, *, sees_amounts: bool) -> dict[str, Any]:
     panel: dict[str, Any] = {"funding": funding, "sees_amounts": sees_amounts}
     if not sees_amounts:
         return panel
-    tariffs = Tariff.objects.filter(  # one a year at most: no order (its ordering would join the commissioner)
-        commissioner_id=project.practice.commissioner_id, financial_year=financial_year_of(project.starts_on)
-    ).order_by()
-    tariff_amount = next(iter(tariffs.values_list("first_project_amount", flat=True)), None)
+    year = financial_year_of(project.starts_on)
+    tariff_amount = next(iter(_TARIFF_AMOUNT(project.practice.commissioner_id, year)), None)
     so_far = paid_so_far(project)
     if funding.is_funded:
         if funding.state == FundingState.FIRST_PROJECT:

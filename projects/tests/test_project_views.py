@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from coaching.tests.factories import AgreementFactory, coach_with_mentor
-from microsystems.models import AuditEntry
+from microsystems.models import AuditEntry, User
 from microsystems.tests.factories import UserFactory
 from practices.models import ProgrammeRoleKind, StaffRole
 from practices.tests.factories import MembershipFactory, PcnFactory, PracticeFactory, ProgrammeRoleFactory
@@ -1027,3 +1027,34 @@ def test_the_practice_page_lists_its_projects_with_a_start_link_for_those_who_ma
 def test_the_navigation_links_to_projects_for_those_who_have_them(as_, who, sees):
     page = as_(who).get(reverse("home")).text
     assert (f'href="{url("list")}">Projects</a>' in page) is sees
+
+
+def test_the_overviews_scope_check_agrees_with_the_project_lists_scope(programme, people):
+    """``sees_project`` (the overview's check, on a project already read) is ``projects_for``'s rule."""
+    from projects.selectors import projects_for, sees_project
+
+    coached = ProjectFactory(practice=programme.practice, lead_coach=programme.coach)
+    co_coached = ProjectFactory(practice=programme.sibling_practice, co_coach=people["spare_coach"])
+    elsewhere = ProjectFactory(practice=programme.other_practice, lead_coach=programme.coach)
+    not_a_coach_now = ProjectFactory(practice=programme.other_practice, lead_coach=programme.finance)
+    for user in [u for u in people.values() if isinstance(u, User)]:
+        for p in Project.objects.filter(pk__in=[coached.pk, co_coached.pk, elsewhere.pk, not_a_coach_now.pk]):
+            assert sees_project(user, p) == projects_for(user).filter(pk=p.pk).exists(), (user.email, p.title)
+
+
+def test_the_overview_says_first_project_by_the_same_rule_as_the_list_and_funding(as_, programme, project):
+    """The project already paid as the practice's first stays its first, even beside an earlier start."""
+    from projects.models import FundingRoute, Milestone, Payment
+
+    earlier = ProjectFactory(practice=programme.practice, starts_on=project.starts_on - timedelta(days=90))
+    Payment.objects.create(
+        project=project,
+        route=FundingRoute.FIRST_PROJECT,
+        milestone=Milestone.AGREEMENT,
+        amount="1000.00",
+        due_on=project.starts_on,
+        financial_year=2024,
+    )
+    client = as_("lead")
+    assert "The practice's first project" in client.get(url("overview", project.pk)).content.decode()
+    assert "Not the practice's first project" in client.get(url("overview", earlier.pk)).content.decode()
