@@ -15,11 +15,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import DateField, F, Field, Func, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
+from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 from practices.models import ProgrammeRoleKind
 from practices.permissions import roles_of
 from projects.models import Project, TeamMember
-from projects.selectors import caseload, projects_for
+from projects.selectors import caseload_of, projects_for
 
 from .models import (
     Action,
@@ -203,13 +204,9 @@ def _figure(sql: str, params: tuple[Any, ...], field: Field[Any, Any]) -> RawSQL
     return RawSQL(sql, params, output_field=field)  # noqa: S611  (constant SQL, every value a bound parameter)
 
 
-def caseload_rows(user: User, today: date) -> list[CaseloadRow]:
-    """The coach's open projects with their last and next session and their open and overdue actions: one query.
-
-    Plain values, not projects: a coach's caseload is long and the table shows four of a project's columns.
-    """
-    rows = (
-        caseload(user)
+_CASELOAD_ROWS = CompiledQuery(
+    lambda user_id, today: (
+        caseload_of(user_id)
         .annotate(
             last_held=_figure(LAST_HELD, (SessionStatus.HELD, today), DateField()),
             next_on=_figure(NEXT_ON, (SessionStatus.PLANNED, SessionStatus.DRAFT, today), DateField()),
@@ -218,6 +215,16 @@ def caseload_rows(user: User, today: date) -> list[CaseloadRow]:
         )
         .values_list("pk", "title", "step", "practice__name", "last_held", "next_on", "open_count", "overdue_count")
     )
+)
+
+
+def caseload_rows(user: User, today: date) -> list[CaseloadRow]:
+    """The coach's open projects with their last and next session and their open and overdue actions: one query,
+    compiled once per process.
+
+    Plain values, not projects: a coach's caseload is long and the table shows four of a project's columns.
+    """
+    rows = _CASELOAD_ROWS(user.pk, today)
     return [
         CaseloadRow(
             project_id=pk,
@@ -253,15 +260,21 @@ class WeekSession:
 def week_sessions(user: User, today: date) -> list[WeekSession]:
     """This week's sessions (Monday to Sunday) of the coach's projects, in time order: the values the home shows."""
     monday, sunday = week_of(today)
-    coached = Project.objects.filter(Q(lead_coach=user) | Q(co_coach=user)).values("pk")
-    mine = Q(coach=user) | Q(project_id__in=coached)  # a subquery, not a join: each side uses its index
-    rows = (
+    return [WeekSession(*row) for row in _WEEK_SESSIONS(user.pk, monday, sunday)]
+
+
+def _week_sessions(user_id: int, monday: date, sunday: date) -> QuerySet[Session, Any]:
+    coached = Project.objects.filter(Q(lead_coach_id=user_id) | Q(co_coach_id=user_id)).values("pk")
+    mine = Q(coach_id=user_id) | Q(project_id__in=coached)  # a subquery, not a join: each side uses its index
+    return (
         Session.objects.filter(mine, on__range=(monday, sunday))
         .exclude(status=SessionStatus.CANCELLED)
         .order_by("on", "starts_at", "pk")
         .values_list("pk", "on", "starts_at", "status", "format", "project__title", "project__practice__name")
     )
-    return [WeekSession(*row) for row in rows]
+
+
+_WEEK_SESSIONS = CompiledQuery(_week_sessions)
 
 
 @dataclass
@@ -282,13 +295,17 @@ class HomeProfile:
 
 def profile_of(user: User) -> HomeProfile | None:
     """The coach's profile with the date of their last training, or None for a coach without one."""
-    rows = (
-        CoachProfile.objects.filter(user_id=user.pk)
+    return next((HomeProfile(*row) for row in _PROFILE(user.pk)), None)
+
+
+_PROFILE = CompiledQuery(
+    lambda user_id: (
+        CoachProfile.objects.filter(user_id=user_id)
         .order_by()
         .values_list("calendar_token", "trained_on")
-        .annotate(last_training=Max("training__completed_on"))
+        .annotate(last_training=Max("training__completed_on"))[:1]
     )
-    return next((HomeProfile(*row) for row in rows[:1]), None)
+)
 
 
 def refresher_for(profile: HomeProfile, today: date) -> Refresher:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
@@ -141,16 +142,23 @@ class CoachFollowUp:
     due: bool
 
 
-def coach_follow_ups(user: User, today: date) -> list[CoachFollowUp]:
-    """For the coach's home: follow-ups still to be held that are theirs or their projects', due within
-    ``DUE_SOON`` or already past their date, most overdue first: one query."""
-    coached = Project.objects.filter(Q(lead_coach=user) | Q(co_coach=user)).values("pk")
-    rows = (
-        FollowUp.objects.filter(Q(assigned_to=user) | Q(project_id__in=coached))
-        .filter(status=FollowUpStatus.SCHEDULED, due_on__lte=today + DUE_SOON)
+def _coach_follow_ups(user_id: int, due_by: date) -> QuerySet[FollowUp, Any]:
+    coached = Project.objects.filter(Q(lead_coach_id=user_id) | Q(co_coach_id=user_id)).values("pk")
+    return (
+        FollowUp.objects.filter(Q(assigned_to_id=user_id) | Q(project_id__in=coached))
+        .filter(status=FollowUpStatus.SCHEDULED, due_on__lte=due_by)
         .order_by("due_on", "pk")
         .values_list("pk", "kind", "due_on", "status", "project__title", "project__practice__name")
     )
+
+
+_COACH_FOLLOW_UPS = CompiledQuery(_coach_follow_ups)
+
+
+def coach_follow_ups(user: User, today: date) -> list[CoachFollowUp]:
+    """For the coach's home: follow-ups still to be held that are theirs or their projects', due within
+    ``DUE_SOON`` or already past their date, most overdue first: one query."""
+    rows = _COACH_FOLLOW_UPS(user.pk, today + DUE_SOON)
     overdue_before = today - OVERDUE_AFTER  # as ``FollowUp.is_overdue`` and ``with_state``
     follow_ups = []
     for pk, kind, due_on, status, title, practice_name in rows:

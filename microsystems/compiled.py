@@ -10,8 +10,8 @@ counting and logging still see it). Rows come back as the queryset would have re
 model instances with their ``select_related`` objects and annotations, or ``values()`` dicts,
 ``values_list()`` tuples or flat values.
 
-The arguments are whole numbers (ids, years) or lists of them (a call with more than
-``LONGEST`` numbers in all is built and compiled as usual). Where each one sits is found
+The arguments are whole numbers (ids, years), dates, or lists of whole numbers (a call with
+more than ``LONGEST`` numbers in all is built and compiled as usual). Where each one sits is found
 by compiling twice with different stand-in numbers: a parameter that changes between the two
 is an argument, one that does not is the query's own constant. A queryset whose SQL itself
 changes with the numbers, or that prefetches, is refused when first compiled.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
@@ -30,17 +31,17 @@ from django.db.models import query as django_query
 from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesIterable, ValuesListIterable
 
 T = TypeVar("T")
-Arg = int | Sequence[int]
+Arg = int | date | Sequence[int]
 
-# Stand-ins for the arguments: two sets, far from any id or year a query names, and within the
-# range of a positive small integer field (Django treats an out-of-range number as no match).
-FIRST_STAND_IN = 30_001
-SECOND_STAND_IN = 31_501
+# Stand-ins for the arguments: two sets, far from any id, year or date a query names, and numbers
+# within the range of a positive small integer field (Django treats an out-of-range number as no match).
+STAND_INS = ((30_001, date(1901, 1, 1)), (31_501, date(1951, 1, 1)))
 MAX_SHAPES = 64  # a list argument's lengths, say: a page of 25 rows has at most 25
 LONGEST = 100  # more numbers than this are rare: such a call is built and compiled as Django would
 
-
 _UNPLANNED: Any = object()
+Shape = tuple[int | str, ...]  # per argument: "int", "date", or a list argument's length
+Slot = tuple[int, int, int, bool]  # (position in params, argument, index in a list argument or -1, adapt as a date)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class _Plan:
     alias: str
     sql: str
     params: tuple[Any, ...]
-    slots: tuple[tuple[int, int, int], ...]  # (position in params, argument, index within a list argument)
+    slots: tuple[Slot, ...]
     read: Callable[[list[tuple[Any, ...]], Any], list[Any]]
 
 
@@ -63,15 +64,11 @@ class CompiledQuery(Generic[T]):
 
     def __init__(self, build: Callable[..., QuerySet[Any, T]]) -> None:
         self.build = build
-        self.plans: dict[tuple[int | None, ...], _Plan | None] = {}
+        self.plans: dict[Shape, _Plan | None] = {}
 
     def __call__(self, *args: Arg) -> list[T]:
-        if not all(
-            isinstance(a, int) or (isinstance(a, list | tuple) and all(type(i) is int for i in a)) for a in args
-        ):
-            raise TypeError(f"A compiled query takes whole numbers or lists of them, not {args!r}.")
-        shape = tuple(None if isinstance(a, int) else len(a) for a in args)
-        if sum(1 if n is None else n for n in shape) > LONGEST:
+        shape = tuple(_kind(a) for a in args)
+        if sum(n if isinstance(n, int) else 1 for n in shape) > LONGEST:
             return list(self.build(*args))
         plan = self.plans.get(shape, _UNPLANNED)
         if plan is _UNPLANNED:  # a local from here on: another thread may clear the dict meanwhile
@@ -80,19 +77,18 @@ class CompiledQuery(Generic[T]):
             plan = self.plans[shape] = self._plan(shape)
         if plan is None:  # an empty list argument: no rows, as the ORM would say without asking
             return []
-        params = list(plan.params)
-        for position, index, item in plan.slots:
-            arg = args[index]
-            params[position] = arg if isinstance(arg, int) else arg[item]
         connection = connections[plan.alias]
+        params = list(plan.params)
+        for position, index, item, as_date in plan.slots:
+            value = args[index] if item < 0 else args[index][item]  # type: ignore[index]
+            params[position] = connection.ops.adapt_datefield_value(value) if as_date else value
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
         return plan.read(rows, connection)
 
-    def _plan(self, shape: tuple[int | None, ...]) -> _Plan | None:
-        first = _stand_ins(shape, FIRST_STAND_IN)
-        second = _stand_ins(shape, SECOND_STAND_IN)
+    def _plan(self, shape: Shape) -> _Plan | None:
+        first, second = _stand_ins(shape, 0), _stand_ins(shape, 1)
         queryset = self.build(*first)
         if queryset._prefetch_related_lookups or queryset._known_related_objects:  # type: ignore[attr-defined]
             raise ImproperlyConfigured("A compiled query cannot prefetch or come from a related manager.")
@@ -104,42 +100,69 @@ class CompiledQuery(Generic[T]):
             return None
         if sql != other_sql or len(params) != len(other_params):
             raise ImproperlyConfigured("A compiled query's SQL must not change with its arguments.")
-        where = {value: (index, item) for index, value, item in _flattened(first)}
+        ops = connections[queryset.db].ops
+        where, other_where = _places(first, ops), _places(second, ops)
         slots = []
         for position, (a, b) in enumerate(zip(params, other_params, strict=True)):
             if a != b:
-                if not isinstance(a, int) or a not in where or b - SECOND_STAND_IN != a - FIRST_STAND_IN:
+                slot = _lookup(where, a)
+                if slot is None or slot != _lookup(other_where, b):
                     raise ImproperlyConfigured("A compiled query's arguments must reach its SQL unchanged.")
-                slots.append((position, *where[a]))
-        if {slot[1:] for slot in slots} != set(where.values()):
+                slots.append((position, *slot))
+        if {slot[1:3] for slot in slots} != {place[:2] for place in where.values()}:
             raise ImproperlyConfigured("Every argument of a compiled query must reach its SQL.")
         return _Plan(queryset.db, sql, tuple(params), tuple(slots), _reader(queryset, compiler))
+
+
+def _kind(arg: object) -> int | str:
+    if _whole(arg):
+        return "int"
+    if isinstance(arg, date) and not isinstance(arg, datetime):
+        return "date"
+    if isinstance(arg, list | tuple) and all(_whole(i) for i in arg):
+        return len(arg)
+    raise TypeError(f"A compiled query takes whole numbers, dates or lists of whole numbers, not {arg!r}.")
 
 
 def _whole(number: object) -> bool:
     return isinstance(number, int) and not isinstance(number, bool)
 
 
-def _stand_ins(shape: tuple[int | None, ...], start: int) -> list[Arg]:
+def _stand_ins(shape: Shape, which: int) -> list[Arg]:
+    number, day = STAND_INS[which]
     args: list[Arg] = []
-    n = start
-    for length in shape:
-        if length is None:
-            args.append(n)
-            n += 1
+    n = 0
+    for kind in shape:
+        if kind == "int":
+            args.append(number + n)
+        elif kind == "date":
+            args.append(day + timedelta(days=n))
         else:
-            args.append(list(range(n, n + length)))
-            n += length
+            args.append(list(range(number + n, number + n + int(kind))))
+        n += int(kind) if isinstance(kind, int) else 1
     return args
 
 
-def _flattened(args: list[Arg]) -> list[tuple[int, int, int]]:
-    """(argument's index, stand-in value, index within a list argument) for every number in ``args``."""
-    out = []
+def _places(args: list[Arg], ops: Any) -> dict[Any, tuple[int, int, bool]]:
+    """Each stand-in value as it may appear among the parameters: (argument, index in a list or -1, as a date).
+    A date may appear as given (a raw SQL parameter) or as the database adapts a date field's value."""
+    places: dict[Any, tuple[int, int, bool]] = {}
     for index, arg in enumerate(args):
-        for item, value in enumerate([arg] if isinstance(arg, int) else arg):
-            out.append((index, value, item))
-    return out
+        if isinstance(arg, date):
+            places[arg] = (index, -1, False)
+            places.setdefault(ops.adapt_datefield_value(arg), (index, -1, True))
+        elif isinstance(arg, int):
+            places[arg] = (index, -1, False)
+        else:
+            places.update({value: (index, item, False) for item, value in enumerate(arg)})
+    return places
+
+
+def _lookup(places: dict[Any, tuple[int, int, bool]], value: Any) -> tuple[int, int, bool] | None:
+    try:
+        return places.get(value)
+    except TypeError:  # an unhashable parameter (a list, say) is no stand-in
+        return None
 
 
 def _reader(queryset: QuerySet[Any, Any], compiler: Any) -> Callable[[list[tuple[Any, ...]], Any], list[Any]]:

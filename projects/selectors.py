@@ -215,8 +215,13 @@ def caseload(user: User | AnonymousUser) -> QuerySet[Project]:
     """A coach's open projects, the ones they lead or co-coach."""
     if not user.is_authenticated:
         return Project.objects.none()
+    return caseload_of(user.pk)
+
+
+def caseload_of(user_id: int) -> QuerySet[Project]:
+    """``caseload`` by the coach's id (for a query compiled once per process)."""
     return (
-        Project.objects.filter(Q(lead_coach=user) | Q(co_coach=user))
+        Project.objects.filter(Q(lead_coach_id=user_id) | Q(co_coach_id=user_id))
         .exclude(step__in=["completed", "withdrawn"])
         .select_related("practice")
         .order_by("practice__name", "title")

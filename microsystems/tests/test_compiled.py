@@ -151,3 +151,23 @@ def test_anything_but_whole_numbers_is_refused_before_the_database_is_asked(db):
     for wrong in ("12", ["1", "2"], [1.5], None):
         with pytest.raises(TypeError, match="whole numbers"):
             compiled(wrong)
+
+
+def test_dates_are_arguments_in_field_lookups_and_in_raw_sql(projects):
+    from django.db.models import IntegerField
+    from django.db.models.expressions import RawSQL
+
+    first, _ = projects
+
+    def build(project_id, day):
+        aims_due = RawSQL(
+            "SELECT COUNT(*) FROM projects_specificaim a"
+            " WHERE a.project_id = projects_project.id AND a.target_date <= %s",
+            (day,),
+            output_field=IntegerField(),
+        )
+        return Project.objects.filter(pk=project_id, starts_on__lte=day).annotate(due=aims_due).values_list("pk", "due")
+
+    compiled = CompiledQuery(build)
+    for day in (date(2024, 4, 30), date(2024, 5, 1), date(2024, 9, 1), date(2030, 1, 1)):
+        assert compiled(first.pk, day) == list(build(first.pk, day)), day
