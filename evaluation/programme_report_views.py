@@ -60,7 +60,7 @@ def programme_report(request: AuthenticatedRequest) -> HttpResponse:
     context = {
         "scope": scope,
         "scope_form": scope_form,
-        "several_commissioners": len(scope_form.fields["commissioner"].queryset) > 1,  # type: ignore[attr-defined]
+        "several_commissioners": len(scope_form.fields["commissioner"].choices) > 1,  # type: ignore[attr-defined]
         "form": form,
         "reports": [(r, financial_year_label(r.financial_year)) for r in reports[:LISTED]],
     }

@@ -34,6 +34,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from microsystems.access import deny
+from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 from practices.models import Commissioner, Pcn, Practice, ProgrammeRoleKind
 from practices.permissions import roles_of
@@ -118,6 +119,18 @@ def commissioners_reported_on(user: User | AnonymousUser) -> QuerySet[Commission
     return Commissioner.objects.filter(pk__in=roles.commissioners_with(*REPORT_ROLES)).order_by("name")
 
 
+_COMMISSIONERS = CompiledQuery(lambda ids: Commissioner.objects.filter(pk__in=ids).order_by("name"))
+
+
+def commissioner_list(user: User | AnonymousUser) -> list[Commissioner]:
+    """``commissioners_reported_on`` read once as a list (by a query compiled once per process): every
+    programme page offers them and checks the one asked for against them."""
+    roles = roles_of(user) if user.is_authenticated else None
+    if roles is None or roles.is_admin:
+        return list(commissioners_reported_on(user))
+    return _COMMISSIONERS(sorted(roles.commissioners_with(*REPORT_ROLES)))
+
+
 def years_offered(today: date | None = None) -> list[int]:
     """The financial years the filters offer, newest first, from ``FIRST_YEAR`` to the current one."""
     current = financial_year_of(today or timezone.localdate())
@@ -141,12 +154,17 @@ class QuickSelect(forms.Select):
         return mark_safe(f"<select{attributes}>{''.join(options)}</select>")  # noqa: S308  (every part escaped)
 
 
+_PCN_NAMES = CompiledQuery(
+    lambda commissioner_id: (
+        Pcn.objects.filter(commissioner_id=commissioner_id).order_by("name").values_list("pk", "name")
+    )
+)
+
+
 class ScopeForm(forms.Form):
     """The filters every programme page shares. Bad values are ignored, not an error page."""
 
-    commissioner = forms.ModelChoiceField(
-        queryset=Commissioner.objects.none(), required=False, empty_label=None, widget=QuickSelect
-    )
+    commissioner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=QuickSelect)
     # The commissioner's PCNs as (id, name) rows, not model instances: a large ICB has a hundred of them.
     pcn = forms.TypedChoiceField(label="PCN", coerce=int, required=False, empty_value=None, widget=QuickSelect)
     year = forms.TypedChoiceField(
@@ -154,11 +172,12 @@ class ScopeForm(forms.Form):
     )
     q = forms.CharField(label="Search", max_length=100, required=False)
 
-    def __init__(self, data: Any, *, commissioners: QuerySet[Commissioner], chosen: Commissioner) -> None:
+    def __init__(self, data: Any, *, commissioners: list[Commissioner], chosen: Commissioner) -> None:
         super().__init__(data)
-        self.fields["commissioner"].queryset = commissioners  # type: ignore[attr-defined]
+        commissioner_field: Any = self.fields["commissioner"]
+        commissioner_field.choices = [(c.pk, str(c)) for c in commissioners]
         self.chosen = chosen
-        self.pcn_names = dict(Pcn.objects.filter(commissioner=chosen).order_by("name").values_list("pk", "name"))
+        self.pcn_names = dict(_PCN_NAMES(chosen.pk))
         pcn_field: Any = self.fields["pcn"]
         pcn_field.choices = [("", "All PCNs")] + [(str(pk), name) for pk, name in self.pcn_names.items()]
         year_field: Any = self.fields["year"]
@@ -181,13 +200,11 @@ def scope_from_request(request: HttpRequest, *, default_year: int | None = None)
     ``commissioner`` defaults to the user's first; a PCN of another commissioner, an unknown year
     or anything malformed is ignored (the filter falls back to "all") rather than shown as an error.
     """
-    commissioners = commissioners_reported_on(request.user)
-    chosen = None
+    commissioners = commissioner_list(request.user)
     wanted = request.GET.get("commissioner", "")
-    if wanted.isdigit():
-        chosen = commissioners.filter(pk=int(wanted)).first()
+    chosen = next((c for c in commissioners if wanted.isdigit() and c.pk == int(wanted)), None)
     if chosen is None:
-        chosen = commissioners.first()
+        chosen = commissioners[0] if commissioners else None
     if chosen is None:
         raise deny(request, "evaluation.see_programme")
     data = request.GET.copy()
