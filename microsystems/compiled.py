@@ -10,11 +10,12 @@ counting and logging still see it). Rows come back as the queryset would have re
 model instances with their ``select_related`` objects and annotations, or ``values()`` dicts,
 ``values_list()`` tuples or flat values.
 
-The arguments are whole numbers (ids, years), dates, or lists of whole numbers (a call with
-more than ``LONGEST`` numbers in all is built and compiled as usual). Where each one sits is found
-by compiling twice with different stand-in numbers: a parameter that changes between the two
-is an argument, one that does not is the query's own constant. A queryset whose SQL itself
-changes with the numbers, or that prefetches, is refused when first compiled.
+The arguments are whole numbers (ids, years), text matched exactly (a code), dates, or lists of
+whole numbers (a call with more than ``LONGEST`` numbers in all is built and compiled as usual).
+Where each one sits is found by compiling twice with different stand-ins: a parameter that
+changes between the two is an argument, one that does not is the query's own constant. A
+queryset whose SQL itself changes with the arguments, that transforms one (a pattern for
+``icontains``, say) or that prefetches is refused when first compiled.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from django.db.models import query as django_query
 from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesIterable, ValuesListIterable
 
 T = TypeVar("T")
-Arg = int | date | Sequence[int]
+Arg = int | str | date | Sequence[int]
 
 # Stand-ins for the arguments: two sets, far from any id, year or date a query names, and numbers
 # within the range of a positive small integer field (Django treats an out-of-range number as no match).
@@ -40,7 +41,7 @@ MAX_SHAPES = 64  # a list argument's lengths, say: a page of 25 rows has at most
 LONGEST = 100  # more numbers than this are rare: such a call is built and compiled as Django would
 
 _UNPLANNED: Any = object()
-Shape = tuple[int | str, ...]  # per argument: "int", "date", or a list argument's length
+Shape = tuple[int | str, ...]  # per argument: "int", "str", "date", or a list argument's length
 Slot = tuple[int, int, int, bool]  # (position in params, argument, index in a list argument or -1, adapt as a date)
 
 
@@ -117,11 +118,13 @@ class CompiledQuery(Generic[T]):
 def _kind(arg: object) -> int | str:
     if _whole(arg):
         return "int"
+    if isinstance(arg, str):
+        return "str"
     if isinstance(arg, date) and not isinstance(arg, datetime):
         return "date"
     if isinstance(arg, list | tuple) and all(_whole(i) for i in arg):
         return len(arg)
-    raise TypeError(f"A compiled query takes whole numbers, dates or lists of whole numbers, not {arg!r}.")
+    raise TypeError(f"A compiled query takes whole numbers, text, dates or lists of whole numbers, not {arg!r}.")
 
 
 def _whole(number: object) -> bool:
@@ -135,6 +138,8 @@ def _stand_ins(shape: Shape, which: int) -> list[Arg]:
     for kind in shape:
         if kind == "int":
             args.append(number + n)
+        elif kind == "str":
+            args.append(f"\x1fstand-in {which}.{n}\x1f")
         elif kind == "date":
             args.append(day + timedelta(days=n))
         else:
@@ -151,7 +156,7 @@ def _places(args: list[Arg], ops: Any) -> dict[Any, tuple[int, int, bool]]:
         if isinstance(arg, date):
             places[arg] = (index, -1, False)
             places.setdefault(ops.adapt_datefield_value(arg), (index, -1, True))
-        elif isinstance(arg, int):
+        elif isinstance(arg, int | str):
             places[arg] = (index, -1, False)
         else:
             places.update({value: (index, item, False) for item, value in enumerate(arg)})

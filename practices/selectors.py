@@ -6,7 +6,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from coaching.models import Session, SessionStatus
@@ -95,19 +95,42 @@ def practice_directory(user: User | AnonymousUser) -> QuerySet[Practice]:
     )
 
 
-def practice_for_detail(user: User | AnonymousUser) -> QuerySet[Practice]:
-    """The practice page: its PCN, staff and engagement history in a fixed number of queries."""
+def sees_practice(user: User | AnonymousUser, practice: Practice) -> bool:
+    """``practices_for``'s rule for one practice already read: no query."""
+    if not user.is_authenticated:
+        return False
+    roles = roles_of(user)
     return (
-        practices_for(user)
-        .select_related("pcn", "commissioner")
-        .prefetch_related(
-            Prefetch(
-                "memberships",
-                queryset=PracticeMembership.objects.select_related("user").order_by("user__full_name", "user__email"),
-            ),
-            Prefetch("engagement_changes", queryset=EngagementChange.objects.select_related("changed_by")),
-        )
+        roles.is_admin
+        or practice.commissioner_id in roles.commissioners_with(*ProgrammeRoleKind.values)
+        or practice.pk in roles.practices
     )
+
+
+_PRACTICE_BY_CODE = CompiledQuery(
+    lambda ods_code: Practice.objects.filter(ods_code=ods_code).select_related("pcn", "commissioner")
+)
+_MEMBERS = CompiledQuery(
+    lambda practice_id: (
+        PracticeMembership.objects.filter(practice_id=practice_id)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+)
+_ENGAGEMENT_CHANGES = CompiledQuery(
+    lambda practice_id: EngagementChange.objects.filter(practice_id=practice_id).select_related("changed_by")
+)
+
+
+def practice_page(
+    user: User | AnonymousUser, ods_code: str
+) -> tuple[Practice, list[PracticeMembership], list[EngagementChange]] | None:
+    """The practice (with its PCN and commissioner), its staff and its engagement history, if the user may see
+    it (``sees_practice``), else None: three queries compiled once per process."""
+    practice = next(iter(_PRACTICE_BY_CODE(ods_code)), None)
+    if practice is None or not sees_practice(user, practice):
+        return None
+    return practice, _MEMBERS(practice.pk), _ENGAGEMENT_CHANGES(practice.pk)
 
 
 def engagement_summary(user: User | AnonymousUser) -> list[dict[str, object]]:

@@ -9,13 +9,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_tables2 import RequestConfig
 
-from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404
+from microsystems.access import AuthenticatedRequest, deny, get_in_scope_or_404, not_in_scope
 from microsystems.forms import apply_error
 from projects.selectors import projects_of_practice
 
 from .filters import PracticeFilter
 from .forms import EngagementForm, InviteStaffForm
-from .selectors import pcn_choices_for, practice_directory, practice_for_detail, practices_for
+from .selectors import pcn_choices_for, practice_directory, practice_page, practices_for
 from .services import PracticeError, change_engagement, invite_staff
 from .tables import PracticeTable, rows_html, table_links
 
@@ -40,12 +40,17 @@ def directory(request: AuthenticatedRequest) -> HttpResponse:
 
 @login_required
 def detail(request: AuthenticatedRequest, ods_code: str) -> HttpResponse:
-    practice = get_in_scope_or_404(practice_for_detail(request.user), request, ods_code=ods_code)
+    page = practice_page(request.user, ods_code)
+    if page is None:
+        raise not_in_scope(request, "practice")
+    practice, members, changes = page
     return render(
         request,
         "practices/detail.html",
         {
             "practice": practice,
+            "members": members,
+            "changes": changes,
             "can_change_engagement": request.user.has_perm("practices.change_engagement", practice),
             "can_invite": request.user.has_perm("practices.invite_staff", practice),
             "projects": projects_of_practice(request.user, practice.pk),

@@ -148,7 +148,7 @@ def test_a_query_that_cannot_be_compiled_is_refused_with_the_reason(db, build, p
 
 def test_anything_but_whole_numbers_is_refused_before_the_database_is_asked(db):
     compiled = CompiledQuery(lambda pk: Project.objects.filter(pk=pk))
-    for wrong in ("12", ["1", "2"], [1.5], None):
+    for wrong in (b"12", ["1", "2"], [1.5], None, 2.5):
         with pytest.raises(TypeError, match="whole numbers"):
             compiled(wrong)
 
@@ -171,3 +171,12 @@ def test_dates_are_arguments_in_field_lookups_and_in_raw_sql(projects):
     compiled = CompiledQuery(build)
     for day in (date(2024, 4, 30), date(2024, 5, 1), date(2024, 9, 1), date(2030, 1, 1)):
         assert compiled(first.pk, day) == list(build(first.pk, day)), day
+
+
+def test_text_matched_exactly_is_an_argument_and_a_transformed_one_is_refused(projects):
+    first, second = projects
+    compiled = CompiledQuery(lambda code: Project.objects.filter(practice__ods_code=code).values_list("pk", flat=True))
+    assert sorted(compiled(first.practice.ods_code)) == sorted([first.pk, second.pk])
+    assert compiled("NOPE1") == []
+    with pytest.raises(ImproperlyConfigured, match="unchanged"):
+        CompiledQuery(lambda text: Project.objects.filter(title__icontains=text))("results")

@@ -318,3 +318,18 @@ def test_a_new_practice_membership_takes_effect_on_the_next_request(client, prog
     assert "Kingswood Surgery" in directory(client).text
     PracticeMembership.objects.filter(user=programme.nurse, practice=programme.sibling_practice).delete()
     assert "Kingswood Surgery" not in directory(client).text
+
+
+def test_the_practice_pages_scope_check_agrees_with_the_directorys_scope(programme):
+    """``sees_practice`` (the practice page's check, on a practice already read) is ``practices_for``'s rule."""
+    from microsystems.models import User
+    from practices.models import Practice
+    from practices.selectors import practices_for, sees_practice
+
+    users = [getattr(programme, name) for name in programme.__dataclass_fields__]
+    for user in [u for u in users if isinstance(u, User)]:
+        for practice in Practice.objects.all():
+            assert sees_practice(user, practice) == practices_for(user).filter(pk=practice.pk).exists(), (
+                user.email,
+                practice.ods_code,
+            )
