@@ -110,7 +110,8 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
     project_filter = ProjectFilter(
         request.GET, queryset=scope, pcns=pcn_choices_for(request.user), coaches=coach_choices(request.user, scope)
     )
-    matching = project_filter.qs
+    filtered = any(request.GET.get(name) for name in project_filter.filters)
+    matching = project_filter.qs if filtered else scope  # nothing to check or filter by: skip the form's work
     table = ProjectTable(list_keys(matching))
     paginate = {"per_page": 25, "paginator_class": CountingPaginator, "count_of": matching}  # counted without joins
     RequestConfig(request, paginate=paginate).configure(table)
@@ -122,7 +123,7 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
         "links": table_links(table, request.GET),
         "rows_html": rows_html(rows, reverse("projects:list")),
         "select_fields": project_filter.select_fields(),
-        "filtered": any(request.GET.get(name) for name in project_filter.filters),
+        "filtered": filtered,
         "can_start": may_start_projects(request.user),
     }
     return render(request, "projects/list.html", context)
