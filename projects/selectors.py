@@ -44,14 +44,6 @@ def projects_for(user: User | AnonymousUser) -> QuerySet[Project]:
     return Project.objects.filter(scope)
 
 
-def with_first_flag(projects: QuerySet[Project]) -> QuerySet[Project]:
-    """Annotate ``is_first``: no earlier project at the same practice (derived, never typed)."""
-    earlier = Project.objects.filter(practice=OuterRef("practice")).filter(
-        Q(starts_on__lt=OuterRef("starts_on")) | Q(starts_on=OuterRef("starts_on"), pk__lt=OuterRef("pk"))
-    )
-    return projects.annotate(is_first=~Exists(earlier))
-
-
 ROW_FIELDS = (
     "pk", "title", "step", "typology", "starts_on", "practice_id", "practice__name", "practice__pcn__name",
     "lead_coach__full_name", "lead_coach__email", "co_coach__full_name", "co_coach__email",
@@ -131,7 +123,7 @@ def sees_project(user: User | AnonymousUser, project: Project) -> bool:
 def project_with_lists(user: User | AnonymousUser) -> QuerySet[Project]:
     """The user's projects with what the team and step pages read: team, sections, aims and step history."""
     return (
-        with_first_flag(projects_for(user))
+        projects_for(user)
         .select_related("practice", "practice__commissioner", "practice__pcn", "lead_coach", "co_coach", "agreement")
         .prefetch_related(
             Prefetch("team", queryset=TeamMember.objects.select_related("user")),
@@ -228,8 +220,13 @@ def caseload_of(user_id: int) -> QuerySet[Project]:
     )
 
 
-def projects_of_practice(user: User | AnonymousUser, practice_id: int) -> QuerySet[Project]:
-    return with_first_flag(projects_for(user).filter(practice_id=practice_id)).select_related("lead_coach")
+def projects_of_practice(user: User | AnonymousUser, practice_id: int) -> list[Project]:
+    """The practice's projects the user may see, each with ``is_first`` (``first_project_ids``' rule)."""
+    projects = list(projects_for(user).filter(practice_id=practice_id).select_related("lead_coach"))
+    first = first_project_ids({practice_id}).get(practice_id)
+    for project in projects:
+        project.is_first = project.pk == first  # type: ignore[attr-defined]
+    return projects
 
 
 # What an active project still lacks: the programme dashboard counts these and the project list filters

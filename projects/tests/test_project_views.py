@@ -1058,3 +1058,6 @@ def test_the_overview_says_first_project_by_the_same_rule_as_the_list_and_fundin
     client = as_("lead")
     assert "The practice's first project" in client.get(url("overview", project.pk)).content.decode()
     assert "Not the practice's first project" in client.get(url("overview", earlier.pk)).content.decode()
+    practice_page = client.get(reverse("practices:detail", args=[programme.practice.ods_code])).content.decode()
+    lines = {title: line for title, line in re.findall(r">([^<]+)</a>\s*<div[^>]*>([^<]*)", practice_page)}
+    assert "first project" in lines[project.title] and "first project" not in lines[earlier.title]
