@@ -38,6 +38,7 @@ from microsystems.compiled import CompiledQuery
 from microsystems.models import User
 from practices.models import Commissioner, Pcn, Practice, ProgrammeRoleKind
 from practices.permissions import roles_of
+from practices.selectors import pcns_of
 from projects.models import Project
 from projects.models.payments import financial_year_bounds, financial_year_label, financial_year_of
 
@@ -154,13 +155,6 @@ class QuickSelect(forms.Select):
         return mark_safe(f"<select{attributes}>{''.join(options)}</select>")  # noqa: S308  (every part escaped)
 
 
-_PCN_NAMES = CompiledQuery(
-    lambda commissioner_id: (
-        Pcn.objects.filter(commissioner_id=commissioner_id).order_by("name").values_list("pk", "name")
-    )
-)
-
-
 class ScopeForm(forms.Form):
     """The filters every programme page shares. Bad values are ignored, not an error page."""
 
@@ -177,7 +171,7 @@ class ScopeForm(forms.Form):
         commissioner_field: Any = self.fields["commissioner"]
         commissioner_field.choices = [(c.pk, str(c)) for c in commissioners]
         self.chosen = chosen
-        self.pcn_names = dict(_PCN_NAMES(chosen.pk))
+        self.pcn_names = dict(pcns_of([chosen.pk]))
         pcn_field: Any = self.fields["pcn"]
         pcn_field.choices = [("", "All PCNs")] + [(str(pk), name) for pk, name in self.pcn_names.items()]
         year_field: Any = self.fields["year"]

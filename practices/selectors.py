@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
@@ -61,6 +62,11 @@ _PCNS_OF_COMMISSIONERS = CompiledQuery(  # no join to practices, so no DISTINCT:
 )
 
 
+def pcns_of(commissioner_ids: Iterable[int]) -> list[tuple[int, str]]:
+    """The commissioners' PCNs as (id, name), by name: one query, compiled once per process."""
+    return _PCNS_OF_COMMISSIONERS(sorted(commissioner_ids))
+
+
 def pcn_choices_for(user: User | AnonymousUser) -> list[tuple[int, str]]:
     """The PCNs of the practices a user may see, as (id, name) for the directory's filter."""
     roles = roles_of(user)
@@ -69,7 +75,7 @@ def pcn_choices_for(user: User | AnonymousUser) -> list[tuple[int, str]]:
     else:
         commissioners = roles.commissioners_with(*ProgrammeRoleKind.values)
         if not roles.practices:  # a lead's or coach's list, the one most asked for
-            return _PCNS_OF_COMMISSIONERS(sorted(commissioners))
+            return pcns_of(commissioners)
         scope = Pcn.objects.filter(Q(commissioner_id__in=commissioners) | Q(practices__in=list(roles.practices)))
         scope = scope.distinct()
     return list(scope.order_by("name").values_list("pk", "name"))

@@ -148,8 +148,8 @@ def project_for_overview(user: User | AnonymousUser, pk: int) -> Project | None:
     Read by id and checked with ``sees_project``, both compiled once per process: the overview is
     the page most opened, and building its scoped query cost more than the database spent on it.
     """
-    project = next(iter(_OVERVIEW_PROJECT(pk)), None)
-    if project is None or not sees_project(user, project):
+    project = _seen_by(user, _OVERVIEW_PROJECT(pk))
+    if project is None:
         return None
     project.is_first = first_project_ids({project.practice_id}).get(project.practice_id) == project.pk  # type: ignore[attr-defined]
     return project
@@ -160,7 +160,12 @@ _PROJECT_WITH_PRACTICE = CompiledQuery(lambda pk: Project.objects.filter(pk=pk).
 
 def project_with_practice(user: User | AnonymousUser, pk: int) -> Project | None:
     """The project with its practice if the user may see it (``sees_project``), else None: one compiled query."""
-    project = next(iter(_PROJECT_WITH_PRACTICE(pk)), None)
+    return _seen_by(user, _PROJECT_WITH_PRACTICE(pk))
+
+
+def _seen_by(user: User | AnonymousUser, rows: list[Project]) -> Project | None:
+    """The project read by id (with its practice), if there is one and the user may see it."""
+    project = next(iter(rows), None)
     return project if project is not None and sees_project(user, project) else None
 
 
@@ -177,30 +182,31 @@ step_changes_of = CompiledQuery(
 )
 
 
+def _startable(commissioner_ids: list[int], practice_ids: list[int]) -> QuerySet[Practice]:
+    return Practice.objects.filter(
+        Q(commissioner_id__in=commissioner_ids) | Q(pk__in=practice_ids), ods_status=OdsStatus.ACTIVE
+    )
+
+
 _ANY_PRACTICE_TO_START = CompiledQuery(
     lambda commissioner_ids, practice_ids: (
-        Practice.objects.filter(
-            Q(commissioner_id__in=commissioner_ids) | Q(pk__in=practice_ids), ods_status=OdsStatus.ACTIVE
-        )
-        .order_by()
-        .values_list("pk", flat=True)[:1]
+        _startable(commissioner_ids, practice_ids).order_by().values_list("pk", flat=True)[:1]
     )
 )
-
-
-def may_start_projects(user: User | AnonymousUser) -> bool:
-    """Whether ``practices_to_start_projects`` has any: one query, compiled once per process."""
-    roles = roles_of(user)
-    leads = roles.commissioners_with(ProgrammeRoleKind.LEAD)
-    return bool(_ANY_PRACTICE_TO_START(sorted(leads), sorted(roles.practices)))
 
 
 def practices_to_start_projects(user: User | AnonymousUser) -> QuerySet[Practice]:
     """Open practices where the user may start a project: a lead's commissioners' practices, staff their own."""
     roles = roles_of(user)
-    leads = roles.commissioners_with(ProgrammeRoleKind.LEAD)
-    scope = Q(commissioner_id__in=leads) | Q(pk__in=list(roles.practices))
-    return Practice.objects.filter(scope, ods_status=OdsStatus.ACTIVE).order_by("name")
+    return _startable(list(roles.commissioners_with(ProgrammeRoleKind.LEAD)), list(roles.practices)).order_by("name")
+
+
+def may_start_projects(user: User | AnonymousUser) -> bool:
+    """Whether ``practices_to_start_projects`` has any: one query, compiled once per process."""
+    roles = roles_of(user)
+    return bool(
+        _ANY_PRACTICE_TO_START(sorted(roles.commissioners_with(ProgrammeRoleKind.LEAD)), sorted(roles.practices))
+    )
 
 
 def caseload(user: User | AnonymousUser) -> QuerySet[Project]:

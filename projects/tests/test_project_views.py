@@ -17,8 +17,11 @@ from microsystems.tests.factories import UserFactory
 from practices.models import ProgrammeRoleKind, StaffRole
 from practices.tests.factories import MembershipFactory, PcnFactory, PracticeFactory, ProgrammeRoleFactory
 from projects.models import (
+    FundingRoute,
     MeetingRole,
     MemberKind,
+    Milestone,
+    Payment,
     Project,
     SpecificAim,
     Step,
@@ -27,6 +30,7 @@ from projects.models import (
     Typology,
     WorkbookSection,
 )
+from projects.selectors import projects_for, sees_project
 from projects.tests.factories import ProjectFactory, TeamMemberFactory
 
 READERS = ["lead", "coach", "manager", "nurse", "admin"]
@@ -1031,8 +1035,6 @@ def test_the_navigation_links_to_projects_for_those_who_have_them(as_, who, sees
 
 def test_the_overviews_scope_check_agrees_with_the_project_lists_scope(programme, people):
     """``sees_project`` (the overview's check, on a project already read) is ``projects_for``'s rule."""
-    from projects.selectors import projects_for, sees_project
-
     coached = ProjectFactory(practice=programme.practice, lead_coach=programme.coach)
     co_coached = ProjectFactory(practice=programme.sibling_practice, co_coach=people["spare_coach"])
     elsewhere = ProjectFactory(practice=programme.other_practice, lead_coach=programme.coach)
@@ -1044,8 +1046,6 @@ def test_the_overviews_scope_check_agrees_with_the_project_lists_scope(programme
 
 def test_the_overview_says_first_project_by_the_same_rule_as_the_list_and_funding(as_, programme, project):
     """The project already paid as the practice's first stays its first, even beside an earlier start."""
-    from projects.models import FundingRoute, Milestone, Payment
-
     earlier = ProjectFactory(practice=programme.practice, starts_on=project.starts_on - timedelta(days=90))
     Payment.objects.create(
         project=project,
@@ -1059,5 +1059,5 @@ def test_the_overview_says_first_project_by_the_same_rule_as_the_list_and_fundin
     assert "The practice's first project" in client.get(url("overview", project.pk)).content.decode()
     assert "Not the practice's first project" in client.get(url("overview", earlier.pk)).content.decode()
     practice_page = client.get(reverse("practices:detail", args=[programme.practice.ods_code])).content.decode()
-    lines = {title: line for title, line in re.findall(r">([^<]+)</a>\s*<div[^>]*>([^<]*)", practice_page)}
+    lines = dict(re.findall(r">([^<]+)</a>\s*<div[^>]*>([^<]*)", practice_page))
     assert "first project" in lines[project.title] and "first project" not in lines[earlier.title]
